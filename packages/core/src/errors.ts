@@ -1,0 +1,92 @@
+// One class per failure, each with a stable `code` that callers can switch on.
+// Messages say what to do, and never carry a session id, a cookie value or a secret.
+
+export class SesameError extends Error {
+  readonly code: string
+  /** HTTP status an adapter should answer with when this error reaches the framework. */
+  readonly status: number
+  readonly statusCode: number
+  /** Safe to show to the client (Koa and Express error handlers look at `expose`). */
+  readonly expose: boolean
+
+  constructor(code: string, message: string, status = 500, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = new.target.name
+    this.code = code
+    this.status = status
+    this.statusCode = status
+    this.expose = false
+  }
+}
+
+/** An option passed to `session()` / `nextSession()` / a store is wrong. Thrown at start-up. */
+export class SessionConfigError extends SesameError {
+  constructor(message: string) {
+    super('SESSION_CONFIG_INVALID', `sesame: ${message}`)
+  }
+}
+
+/** The store failed or timed out. Adapters answer 503; the session is never silently replaced. */
+export class SessionStoreUnavailable extends SesameError {
+  constructor(operation: string, options?: { cause?: unknown }) {
+    super(
+      'SESSION_STORE_UNAVAILABLE',
+      `sesame: the session store failed during ${operation}; the request was not served with a fresh session so that users are not logged out by an outage. Check the store (see the cause).`,
+      503,
+      options,
+    )
+  }
+}
+
+/** The session's data, serialized, is larger than `maxSessionBytes`. */
+export class SessionTooLarge extends SesameError {
+  readonly bytes: number
+  readonly limit: number
+  constructor(bytes: number, limit: number) {
+    super(
+      'SESSION_TOO_LARGE',
+      `sesame: session data is ${bytes} bytes as JSON, over maxSessionBytes (${limit}). Keep large data elsewhere and store a reference in the session, or raise maxSessionBytes.`,
+    )
+    this.bytes = bytes
+    this.limit = limit
+  }
+}
+
+/** A session value cannot be stored as JSON (function, BigInt, symbol, cycle, undefined...). */
+export class SessionDataInvalid extends SesameError {
+  readonly key: string
+  constructor(key: string, reason: string, options?: { cause?: unknown }) {
+    super(
+      'SESSION_DATA_INVALID',
+      `sesame: session.${key} cannot be stored: ${reason}. Session values must be JSON (strings, numbers, booleans, null, arrays and plain objects).`,
+      500,
+      options,
+    )
+    this.key = key
+  }
+}
+
+/** A write was attempted on a read-only session (e.g. in a Next.js server component). */
+export class SessionReadOnly extends SesameError {
+  constructor(what: string) {
+    super(
+      'SESSION_READ_ONLY',
+      `sesame: ${what} is not allowed here: this session is read-only (server components cannot set cookies). Change the session in a server action or a route handler.`,
+    )
+  }
+}
+
+/** A session method was called after the session was destroyed in the same request. */
+export class SessionDestroyed extends SesameError {
+  constructor(what: string) {
+    super('SESSION_DESTROYED', `sesame: ${what} after the session was destroyed in this request.`)
+  }
+}
+
+/** Raised by `rejectLimit`: too many rejected cookies from one client. */
+export class SessionRejectLimit extends SesameError {
+  constructor() {
+    super('SESSION_REJECT_LIMIT', 'sesame: too many invalid session cookies from this client; try again later.', 429)
+    ;(this as { expose: boolean }).expose = true
+  }
+}
