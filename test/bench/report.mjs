@@ -1,0 +1,414 @@
+// Turns one run's measurements into docs/benchmarks.md plus two SVG charts drawn here (no external
+// assets): server CPU and req/s per row, and heap vs creations for the scale case.
+
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import { basename, dirname, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const here = fileURLToPath(new URL('.', import.meta.url))
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
+
+// The targets of issue 6. The bench reports against them; it never fails a run on them.
+export const TARGETS = {
+  maxExcessUs: 25,
+  expressSessionRatio: 1.3,
+  koaSessionRatio: 2.5,
+  ironSessionRatio: 10,
+}
+
+// ------------------------------------------------------------------ machine + versions
+
+function packageVersion(name) {
+  for (const base of [`${here}node_modules/${name}`, `${repoRoot}packages/${name.replace('@sesame/', '')}`]) {
+    try {
+      return JSON.parse(readFileSync(`${base}/package.json`, 'utf8')).version
+    } catch { /* try the next place */ }
+  }
+  return undefined
+}
+
+function git(...argv) {
+  try {
+    return execFileSync('git', argv, { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+  } catch {
+    return undefined
+  }
+}
+
+export function collectMachineInfo() {
+  const cpus = os.cpus()
+  let redisVersion
+  try {
+    redisVersion = execFileSync('redis-cli', ['-u', process.env.REDIS_URL || 'redis://127.0.0.1:6379', 'INFO', 'server'], { encoding: 'utf8', timeout: 2000, stdio: ['ignore', 'pipe', 'ignore'] })
+      .match(/redis_version:(\S+)/)?.[1]
+  } catch { /* no redis-cli or no Redis: the Redis rows say so themselves */ }
+  const versions = {}
+  for (const name of ['express', 'express-session', 'memorystore', 'koa', 'koa-session', 'iron-session', 'iron-webcrypto', 'connect-redis', 'redis', 'autocannon',
+    '@sesame/core', '@sesame/express', '@sesame/koa', '@sesame/next', '@sesame/redis', '@sesame/audit-log']) {
+    versions[name] = packageVersion(name)
+  }
+  return {
+    cpuModel: cpus[0]?.model?.trim(),
+    cores: cpus.length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    redis: redisVersion,
+    commit: git('rev-parse', '--short', 'HEAD'),
+    dirty: Boolean(git('status', '--porcelain')),
+    versions,
+  }
+}
+
+// ------------------------------------------------------------------ statistics
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = sorted.length >> 1
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+}
+
+/** Spread of the rounds as a percentage of the median: (max - min) / median. */
+function spread(values) {
+  if (values.length < 2) return undefined
+  return ((Math.max(...values) - Math.min(...values)) / median(values)) * 100
+}
+
+export function summarise(results) {
+  const summary = {}
+  for (const row of results.rows) {
+    summary[row.id] = {}
+    for (const { id: caseId } of results.cases) {
+      const rounds = results.measurements[row.id]?.[caseId] ?? []
+      const ok = rounds.filter((round) => round.status === 'ok')
+      if (ok.length === 0) {
+        const first = rounds[0] ?? { status: 'n/a', reason: 'not run' }
+        summary[row.id][caseId] = { status: first.status, reason: first.reason }
+        continue
+      }
+      const pick = (key) => ok.map((round) => round[key])
+      summary[row.id][caseId] = {
+        status: 'ok',
+        rounds: ok.length,
+        failedRounds: rounds.length - ok.length,
+        rps: median(pick('rps')),
+        rpsSpread: spread(pick('rps')),
+        latencyP50Ms: median(pick('latencyP50Ms')),
+        latencyP99Ms: median(pick('latencyP99Ms')),
+        cpuUs: median(pick('cpuUsPerRequest')),
+        cpuSpread: spread(pick('cpuUsPerRequest')),
+        serverCoreUse: median(pick('serverCoreUse')),
+        errors: ok.reduce((sum, round) => sum + round.errors + round.non2xx, 0),
+      }
+    }
+  }
+  // Derived figures need the bare row of the same round set.
+  for (const row of results.rows) {
+    for (const { id: caseId } of results.cases) {
+      const own = summary[row.id][caseId]
+      const bare = row.bare ? summary[row.bare]?.[caseId] : undefined
+      if (own.status === 'ok' && bare?.status === 'ok') {
+        own.excessUs = own.cpuUs - bare.cpuUs
+        own.rpsVsBare = own.rps / bare.rps
+      }
+    }
+  }
+  return summary
+}
+
+// ------------------------------------------------------------------ formatting
+
+const fmt = {
+  int: (value) => (value === undefined || Number.isNaN(value) ? '–' : Math.round(value).toLocaleString('en')),
+  ms: (value) => (value === undefined ? '–' : value < 10 ? value.toFixed(1).replace(/\.0$/, '') : String(Math.round(value))),
+  ratio: (value) => (value === undefined ? '–' : `${value.toFixed(2)}×`),
+  pct: (value) => (value === undefined ? '–' : `±${(value / 2).toFixed(0)}%`),
+  signed: (value) => (value === undefined ? '–' : `${value >= 0 ? '+' : '−'}${Math.abs(Math.round(value))}`),
+  mib: (bytes) => `${(bytes / 2 ** 20).toFixed(1)} MiB`,
+}
+
+function notOk(cell) {
+  if (cell.status === 'n/a') return `n/a (${cell.reason?.replace(/\|/g, '/')})`
+  return `failed: ${String(cell.reason ?? '').replace(/\|/g, '/').replace(/\n/g, ' ').slice(0, 160)}`
+}
+
+function rowTable(results, summary, caseId) {
+  const lines = [
+    '| row | req/s | noise | p50 ms | p99 ms | server CPU µs/req | excess over bare µs | req/s vs bare | server core busy |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ]
+  let group
+  for (const row of results.rows) {
+    if (row.group !== group) {
+      group = row.group
+      lines.push(`| **${group}** | | | | | | | | |`)
+    }
+    const cell = summary[row.id][caseId]
+    const name = row.kind === 'sesame' ? `**${row.label}**` : row.label
+    if (cell.status !== 'ok') {
+      lines.push(`| ${name} | ${notOk(cell)} | | | | | | | |`)
+      continue
+    }
+    lines.push(`| ${name} | ${fmt.int(cell.rps)} | ${fmt.pct(cell.rpsSpread)} | ${fmt.ms(cell.latencyP50Ms)} | ${fmt.ms(cell.latencyP99Ms)} | ${fmt.int(cell.cpuUs)} | ${row.bare ? fmt.signed(cell.excessUs) : '(bare)'} | ${row.bare ? fmt.ratio(cell.rpsVsBare) : '1.00×'} | ${Math.round(cell.serverCoreUse * 100)}%${cell.errors ? ` (${cell.errors} errors)` : ''} |`)
+  }
+  return lines.join('\n')
+}
+
+function peerTable(results, summary) {
+  const byId = new Map(results.rows.map((row) => [row.id, row]))
+  const lines = [
+    '| sesame row | compared with | existing session: req/s ratio | existing session: CPU/req ratio | new session: req/s ratio | new session: CPU/req ratio |',
+    '| --- | --- | ---: | ---: | ---: | ---: |',
+  ]
+  for (const row of results.rows) {
+    for (const peerId of row.peers ?? []) {
+      const peer = byId.get(peerId)
+      if (!peer) continue
+      const cells = results.cases.flatMap(({ id: caseId }) => {
+        const own = summary[row.id][caseId]
+        const other = summary[peerId][caseId]
+        if (own.status !== 'ok' || other.status !== 'ok') return ['–', '–']
+        return [fmt.ratio(own.rps / other.rps), fmt.ratio(own.cpuUs / other.cpuUs)]
+      })
+      while (cells.length < 4) cells.push('–')
+      lines.push(`| ${row.label} | ${peer.label} | ${cells.join(' | ')} |`)
+    }
+  }
+  return lines.join('\n')
+}
+
+// ------------------------------------------------------------------ targets
+
+function targetRows(results, summary) {
+  const cell = (rowId, caseId) => summary[rowId]?.[caseId]
+  const ok = (...cells) => cells.every((c) => c?.status === 'ok')
+  const verdict = (met) => (met ? '**met**' : '**gap**')
+  const out = []
+
+  for (const [rowId, frame] of [['express-sesame', 'Express'], ['koa-sesame', 'Koa'], ['node-sesame', 'withSession (vs the bridge alone)']]) {
+    const c = cell(rowId, 'cookie')
+    out.push(ok(c) && c.excessUs !== undefined
+      ? [`${frame}: existing session adds ≤ ${TARGETS.maxExcessUs} µs CPU/req over bare`, `${fmt.signed(c.excessUs)} µs`, verdict(c.excessUs <= TARGETS.maxExcessUs)]
+      : [`${frame}: existing session adds ≤ ${TARGETS.maxExcessUs} µs CPU/req over bare`, c ? notOk(c) : 'not run', 'n/a'])
+  }
+  const ratioTarget = (label, rowId, peerId, target, caseId = 'cookie') => {
+    const a = cell(rowId, caseId)
+    const b = cell(peerId, caseId)
+    if (!ok(a, b)) return [label, a?.status !== 'ok' ? notOk(a ?? { status: 'n/a', reason: 'not run' }) : notOk(b ?? { status: 'n/a', reason: 'not run' }), 'n/a']
+    const ratio = a.rps / b.rps
+    return [label, `${fmt.ratio(ratio)} req/s (CPU/req ${fmt.ratio(b.cpuUs / a.cpuUs)} less)`, verdict(ratio >= target)]
+  }
+  out.push(ratioTarget(`Express: ≥ ${TARGETS.expressSessionRatio}× express-session's req/s, existing session`, 'express-sesame', 'express-session', TARGETS.expressSessionRatio))
+  out.push(ratioTarget(`Koa: ≥ ${TARGETS.koaSessionRatio}× koa-session's req/s (cookie mode), existing session`, 'koa-sesame', 'koa-session-cookie', TARGETS.koaSessionRatio))
+  out.push(ratioTarget(`Koa: ≥ ${TARGETS.koaSessionRatio}× koa-session's req/s (external store), existing session`, 'koa-sesame', 'koa-session-store', TARGETS.koaSessionRatio))
+  out.push(ratioTarget(`node:http: ≥ ${TARGETS.ironSessionRatio}× iron-session's req/s, existing session`, 'node-sesame', 'iron-session', TARGETS.ironSessionRatio))
+  out.push(ratioTarget("New session: no slower than express-session's creation path (req/s ratio ≥ 1)", 'express-sesame', 'express-session', 1, 'new'))
+
+  const scale = results.scale
+  const sesameScale = scale?.stores?.find((store) => store.id === 'sesame')
+  const peerScale = scale?.stores?.find((store) => store.id === 'express-session')
+  const scaleLabel = `Memory store bounded by \`max\` at ${scale?.creations?.toLocaleString('en') ?? '1,000,000'} creations, while the peer grows`
+  if (!sesameScale || sesameScale.unavailable || !peerScale?.points) out.push([scaleLabel, sesameScale?.summary ?? scale?.error ?? 'not run', 'n/a'])
+  else {
+    // Flat: after the store is full, the heap moves by less than a tenth of what it held at that point.
+    const flat = sesameScale.held <= scale.max && Math.abs(sesameScale.growthAfterFullBytes) <= Math.max(0.1 * sesameScale.heapAtFullBytes, 2 ** 20)
+    const grows = peerScale.growthAfterFullBytes > 0.5 * peerScale.heapAtFullBytes
+    out.push([scaleLabel, `sesame holds ${sesameScale.held.toLocaleString('en')}, heap ${fmt.mib(sesameScale.heapAtFullBytes)} when full → ${fmt.mib(sesameScale.heapAtEndBytes)} at the end; express-session holds ${peerScale.held.toLocaleString('en')}, ${fmt.mib(peerScale.heapAtFullBytes)} → ${fmt.mib(peerScale.heapAtEndBytes)}`, verdict(flat && grows)])
+  }
+  return ['| target (issue 6) | measured | verdict |', '| --- | --- | --- |', ...out.map((cells) => `| ${cells.join(' | ')} |`)].join('\n')
+}
+
+// ------------------------------------------------------------------ charts
+
+const escapeXml = (text) => String(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+const COLOURS = { sesame: '#1f6feb', peer: '#d97706', bare: '#8b949e' }
+
+function niceMax(value) {
+  const magnitude = 10 ** Math.floor(Math.log10(value))
+  for (const step of [1, 2, 2.5, 5, 10]) if (step * magnitude >= value) return step * magnitude
+  return 10 * magnitude
+}
+
+/** Horizontal bars: one panel per (metric, case), rows down the side. */
+function barChart(results, summary) {
+  const rows = results.rows
+  const panels = [
+    { caseId: 'cookie', metric: 'cpuUs', title: 'Server CPU µs per request, existing session (lower is better)' },
+    { caseId: 'new', metric: 'cpuUs', title: 'Server CPU µs per request, new session (lower is better)' },
+    { caseId: 'cookie', metric: 'rps', title: 'Requests per second, existing session (higher is better)' },
+  ].filter((panel) => results.cases.some((c) => c.id === panel.caseId))
+  const labelWidth = 330
+  const barArea = 420
+  const barHeight = 14
+  const rowGap = 6
+  const panelHeader = 40
+  const panelHeight = panelHeader + rows.length * (barHeight + rowGap) + 24
+  const width = labelWidth + barArea + 90
+  const height = panels.length * panelHeight + 40
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="#ffffff"/>`,
+    `<g font-size="11"><rect x="${labelWidth}" y="10" width="10" height="10" fill="${COLOURS.sesame}"/><text x="${labelWidth + 14}" y="19">sesame</text>`
+      + `<rect x="${labelWidth + 80}" y="10" width="10" height="10" fill="${COLOURS.peer}"/><text x="${labelWidth + 94}" y="19">peer library</text>`
+      + `<rect x="${labelWidth + 190}" y="10" width="10" height="10" fill="${COLOURS.bare}"/><text x="${labelWidth + 204}" y="19">no session (bare)</text></g>`,
+  ]
+  panels.forEach((panel, index) => {
+    const top = 30 + index * panelHeight
+    const values = rows.map((row) => summary[row.id][panel.caseId]).map((cell) => (cell.status === 'ok' ? cell[panel.metric] : undefined))
+    const max = niceMax(Math.max(1, ...values.filter((value) => value !== undefined)))
+    parts.push(`<text x="10" y="${top + 20}" font-size="14" font-weight="600">${escapeXml(panel.title)}</text>`)
+    for (let tick = 0; tick <= 4; tick++) {
+      const x = labelWidth + (barArea * tick) / 4
+      parts.push(`<line x1="${x}" y1="${top + panelHeader - 6}" x2="${x}" y2="${top + panelHeight - 20}" stroke="#e5e7eb"/>`)
+      parts.push(`<text x="${x}" y="${top + panelHeight - 8}" text-anchor="middle" fill="#6b7280" font-size="10">${fmt.int((max * tick) / 4)}</text>`)
+    }
+    rows.forEach((row, i) => {
+      const y = top + panelHeader + i * (barHeight + rowGap)
+      parts.push(`<text x="${labelWidth - 8}" y="${y + barHeight - 3}" text-anchor="end">${escapeXml(row.label)}</text>`)
+      const value = values[i]
+      if (value === undefined) {
+        parts.push(`<text x="${labelWidth + 4}" y="${y + barHeight - 3}" fill="#6b7280" font-style="italic">${escapeXml(summary[row.id][panel.caseId].status)}</text>`)
+        return
+      }
+      const w = Math.max(1, (barArea * value) / max)
+      parts.push(`<rect x="${labelWidth}" y="${y}" width="${w.toFixed(1)}" height="${barHeight}" fill="${COLOURS[row.kind]}"/>`)
+      parts.push(`<text x="${labelWidth + w + 4}" y="${y + barHeight - 3}" fill="#111827">${fmt.int(value)}</text>`)
+    })
+  })
+  parts.push('</svg>')
+  return parts.join('\n')
+}
+
+function scaleChart(scale) {
+  const stores = scale.stores.filter((store) => store.points)
+  const width = 760
+  const height = 340
+  const left = 70
+  const right = 190
+  const top = 40
+  const bottom = 50
+  const plotW = width - left - right
+  const plotH = height - top - bottom
+  const maxHeap = niceMax(Math.max(1, ...stores.flatMap((store) => store.points.map((p) => p.heapBytes / 2 ** 20))))
+  const x = (created) => left + (plotW * created) / scale.creations
+  const y = (bytes) => top + plotH - (plotH * bytes) / 2 ** 20 / maxHeap
+  const colours = { sesame: COLOURS.sesame, 'express-session': COLOURS.peer }
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="#ffffff"/>`,
+    `<text x="10" y="22" font-size="14" font-weight="600">Heap after GC while creating ${scale.creations.toLocaleString('en')} sessions (MiB)</text>`,
+  ]
+  for (let tick = 0; tick <= 4; tick++) {
+    const value = (maxHeap * tick) / 4
+    const yy = top + plotH - (plotH * tick) / 4
+    parts.push(`<line x1="${left}" y1="${yy}" x2="${left + plotW}" y2="${yy}" stroke="#e5e7eb"/>`)
+    parts.push(`<text x="${left - 6}" y="${yy + 4}" text-anchor="end" fill="#6b7280" font-size="10">${fmt.int(value)}</text>`)
+    const created = (scale.creations * tick) / 4
+    parts.push(`<text x="${x(created)}" y="${top + plotH + 16}" text-anchor="middle" fill="#6b7280" font-size="10">${fmt.int(created)}</text>`)
+  }
+  parts.push(`<text x="${left + plotW / 2}" y="${height - 12}" text-anchor="middle" fill="#374151">sessions created</text>`)
+  if (scale.max <= scale.creations) {
+    parts.push(`<line x1="${x(scale.max)}" y1="${top}" x2="${x(scale.max)}" y2="${top + plotH}" stroke="#9ca3af" stroke-dasharray="4 3"/>`)
+    parts.push(`<text x="${x(scale.max) + 4}" y="${top + 12}" fill="#6b7280" font-size="10">max = ${scale.max.toLocaleString('en')}</text>`)
+  }
+  stores.forEach((store, index) => {
+    const colour = colours[store.id] ?? '#111827'
+    const path = store.points.map((p, i) => `${i ? 'L' : 'M'}${x(p.created).toFixed(1)},${y(p.heapBytes).toFixed(1)}`).join(' ')
+    parts.push(`<path d="${path}" fill="none" stroke="${colour}" stroke-width="2"/>`)
+    const ly = top + 20 + index * 36
+    parts.push(`<line x1="${left + plotW + 12}" y1="${ly}" x2="${left + plotW + 30}" y2="${ly}" stroke="${colour}" stroke-width="3"/>`)
+    parts.push(`<text x="${left + plotW + 36}" y="${ly + 4}" font-size="11">${escapeXml(store.id)}</text>`)
+    parts.push(`<text x="${left + plotW + 36}" y="${ly + 18}" font-size="10" fill="#6b7280">${escapeXml(`holds ${store.held.toLocaleString('en')}`)}</text>`)
+  })
+  parts.push('</svg>')
+  return parts.join('\n')
+}
+
+// ------------------------------------------------------------------ the document
+
+export function writeReport(results, outFile) {
+  const summary = summarise(results)
+  const outDir = dirname(outFile)
+  mkdirSync(outDir, { recursive: true })
+  const stem = basename(outFile, '.md')
+  const chartFile = `${outDir}/${stem}.svg`
+  const scaleFile = `${outDir}/${stem}-scale.svg`
+  const written = [outFile]
+  writeFileSync(chartFile, barChart(results, summary))
+  written.push(chartFile)
+  const hasScale = results.scale?.stores?.some((store) => store.points)
+  if (hasScale) {
+    writeFileSync(scaleFile, scaleChart(results.scale))
+    written.push(scaleFile)
+  }
+
+  const m = results.machine
+  const s = results.settings
+  const caseSections = results.cases.map((c) => `### ${c.label}\n\n${rowTable(results, summary, c.id)}`).join('\n\n')
+  const analysisFile = `${here}analysis.md`
+  const analysis = existsSync(analysisFile) ? readFileSync(analysisFile, 'utf8').trim() : ''
+  const versions = Object.entries(m.versions).filter(([, version]) => version).map(([name, version]) => `${name} ${version}`).join(', ')
+  const scaleSection = !results.scale ? '' : results.scale.error ? `## Scale: memory store at ${s.scaleCreations.toLocaleString('en')} creations\n\nFailed: ${results.scale.error}\n` : [
+    `## Scale: memory store at ${results.scale.creations.toLocaleString('en')} creations`,
+    '',
+    `Each store gets ${results.scale.creations.toLocaleString('en')} new sessions holding \`{ n: 1 }\`, driven in-process (no HTTP); the heap is sampled after a full GC (\`node --expose-gc\`) every ${results.scale.sampleEvery.toLocaleString('en')} creations.`,
+    '',
+    '| store | sessions held at the end | heap when sesame\'s store is full | heap at the end | growth after full | µs per creation |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    ...results.scale.stores.map((store) => (store.unavailable
+      ? `| ${store.label} | n/a (${store.unavailable}) | | | | |`
+      : `| ${store.label} | ${store.held.toLocaleString('en')} | ${fmt.mib(store.heapAtFullBytes)} | ${fmt.mib(store.heapAtEndBytes)} | ${fmt.mib(store.growthAfterFullBytes)} | ${store.usPerCreation.toFixed(2)} |`)),
+    '',
+    hasScale ? `![heap vs sessions created](${relative(outDir, scaleFile)})` : '',
+    '',
+  ].join('\n')
+
+  const doc = `# Benchmarks
+
+<!-- Generated by test/bench (report.mjs). Do not edit by hand: edit test/bench/analysis.md, then re-run. -->
+
+${results.partial ? '> **Partial run** (a subset of rows or cases): not every row below was measured.\n\n' : ''}Generated ${results.startedAt} by \`${results.command}\` in ${Math.round(results.durationSeconds)} s.
+Every row below comes from this one invocation. Reproduce with:
+
+\`\`\`sh
+CI=true npx --yes pnpm@10 install
+pnpm bench            # full: ${s.rounds} rounds, this file and its charts
+pnpm bench --quick    # 1 short round, test/bench/results/benchmarks-quick.md
+\`\`\`
+
+## How it was measured
+
+- Each row is a fresh server process${results.pinning ? ' pinned to core 0 (`taskset -c 0`)' : ' (unpinned: taskset was not usable)'}; autocannon runs in another process${results.pinning ? ' pinned to core 1' : ''}; loopback only.
+- ${s.connections} connections, ${s.warmupSeconds} s warm-up, then ${s.seconds} s measured; ${s.rounds} round${s.rounds > 1 ? 's' : ''}, interleaved across rows; the figures are medians of the rounds.
+- The route is the same in every row: \`n = (session.n || 0) + 1\`, respond with \`n\`. Bare rows keep \`n\` in a variable.
+- **existing session**: one cookie obtained first, every request sends it (read + write on every request). **new session**: no cookie, so every request creates and stores a session.
+- **server CPU µs/req**: the server's own \`process.cpuUsage()\` (user + system, all its threads, GC included) over the measured window, divided by the requests it served. It does not depend on how fast the load generator is, so it is the figure to compare; **excess over bare** subtracts the bare row of the same framework. **server core busy** near 100% means the server was the bottleneck; well below means the load generator or Redis was, and req/s then understates the server.
+- **noise**: half the spread (max − min) of req/s over the rounds, as a share of the median.${s.rounds < 2 ? ' One round: no noise figure.' : ''}
+- Rows marked *n/a* need a sesame package that is not built yet; *failed* rows did not pass the check run before measuring (the route must count 1, then 2 with the cookie).
+
+Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}${m.redis ? `; Redis ${m.redis} on the same machine (not pinned)` : ''}. Commit ${m.commit ?? '?'}${m.dirty ? ' (with uncommitted changes)' : ''}.
+Versions: ${versions}.
+
+## Results
+
+![server CPU per request and req/s per row](${relative(outDir, chartFile)})
+
+${caseSections}
+
+### sesame against each peer
+
+Ratios are sesame ÷ peer: req/s above 1 and CPU/req below 1 favour sesame.
+
+${peerTable(results, summary)}
+
+${scaleSection}
+## Targets
+
+${targetRows(results, summary)}
+
+${analysis ? `${analysis}\n` : ''}`
+  writeFileSync(outFile, doc)
+  return written
+}

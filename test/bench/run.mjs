@@ -1,0 +1,274 @@
+#!/usr/bin/env node
+// The bench harness: `pnpm bench` (full matrix, several rounds, writes docs/benchmarks.md) and
+// `pnpm bench --quick` (one short round, writes test/bench/results/benchmarks-quick.md).
+//
+// For every row x case x round: start the row's server in a fresh process pinned to core 0, check
+// that the route really counts, warm up, mark the server's CPU clock, drive 10 connections from
+// autocannon in a process pinned to core 1, read the server's CPU time, stop the server.
+// Rounds are interleaved (round 1 of every row, then round 2 ...) so drift on the machine spreads
+// over all rows instead of landing on one.
+
+import { fork, spawnSync } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import http from 'node:http'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { ROWS } from './rows.mjs'
+import { collectMachineInfo, writeReport } from './report.mjs'
+
+const here = fileURLToPath(new URL('.', import.meta.url))
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
+
+const { values: args } = parseArgs({
+  args: process.argv.slice(2).filter((arg) => arg !== '--'),
+  options: {
+    quick: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    seconds: { type: 'string' },
+    warmup: { type: 'string' },
+    connections: { type: 'string', default: '10' },
+    rows: { type: 'string' },
+    cases: { type: 'string' },
+    scale: { type: 'boolean', default: true },
+    'no-scale': { type: 'boolean', default: false },
+    'scale-creations': { type: 'string' },
+    'scale-max': { type: 'string' },
+    out: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+})
+
+if (args.help) {
+  console.log(`usage: pnpm bench [--quick] [--rounds N] [--seconds S] [--warmup S] [--rows id,id] [--cases cookie,new]
+                  [--no-scale] [--scale-creations N] [--scale-max N] [--out file.md]
+rows: ${ROWS.map((row) => row.id).join(', ')}`)
+  process.exit(0)
+}
+
+const quick = args.quick
+const settings = {
+  quick,
+  rounds: Number(args.rounds ?? (quick ? 1 : 3)),
+  seconds: Number(args.seconds ?? (quick ? 1 : 5)),
+  warmupSeconds: Number(args.warmup ?? (quick ? 0.5 : 1)),
+  connections: Number(args.connections),
+  scaleCreations: Number(args['scale-creations'] ?? (quick ? 200_000 : 1_000_000)),
+  scaleMax: Number(args['scale-max'] ?? (quick ? 20_000 : 100_000)),
+}
+const CASES = [
+  { id: 'cookie', label: 'existing session (cookie sent, read + write)' },
+  { id: 'new', label: 'new session (no cookie, session created)' },
+]
+const selectedRows = args.rows ? args.rows.split(',').map((id) => id.trim()) : ROWS.map((row) => row.id)
+for (const id of selectedRows) if (!ROWS.some((row) => row.id === id)) throw new Error(`unknown row ${id}`)
+const selectedCases = args.cases ? args.cases.split(',') : CASES.map((c) => c.id)
+const partial = Boolean(args.rows || args.cases)
+const outFile = args.out ?? (quick || partial ? `${here}results/benchmarks-quick.md` : `${repoRoot}docs/benchmarks.md`)
+
+// ------------------------------------------------------------------ processes
+
+const pinning = spawnSync('taskset', ['-c', '0', 'true']).status === 0 && spawnSync('taskset', ['-c', '1', 'true']).status === 0
+if (!pinning) console.warn('taskset not usable (or fewer than 2 cores): processes run unpinned, figures are noisier')
+
+const live = new Set()
+/** fork() a script, pinned to `core` with taskset when available (all its threads inherit it). */
+function forkPinned(script, argv, core, nodeFlags = []) {
+  const options = { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: { ...process.env, NODE_ENV: 'production' } }
+  const child = pinning
+    ? fork(script, argv, { ...options, execPath: 'taskset', execArgv: ['-c', String(core), process.execPath, ...nodeFlags] })
+    : fork(script, argv, { ...options, execArgv: nodeFlags })
+  let output = ''
+  const keep = (chunk) => { output = (output + chunk).slice(-4000) }
+  child.stdout.on('data', keep)
+  child.stderr.on('data', keep)
+  child.output = () => output
+  live.add(child)
+  child.once('exit', () => live.delete(child))
+  return child
+}
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    for (const child of live) child.kill('SIGKILL')
+    process.exit(130)
+  })
+}
+
+function nextMessage(child, types, timeoutMs, what) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => done(new Error(`${what}: no answer in ${timeoutMs} ms`)), timeoutMs)
+    const onMessage = (message) => { if (types.includes(message?.type)) done(null, message) }
+    const onExit = (code) => done(new Error(`${what}: exited (${code}) ${child.output().trim().slice(-600)}`))
+    function done(error, message) {
+      clearTimeout(timer)
+      child.off('message', onMessage)
+      child.off('exit', onExit)
+      error ? reject(error) : resolve(message)
+    }
+    child.on('message', onMessage)
+    child.once('exit', onExit)
+  })
+}
+
+async function stopChild(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  try { child.send({ type: 'exit' }) } catch { /* already gone */ }
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+  await exited
+  clearTimeout(timer)
+}
+
+// ------------------------------------------------------------------ HTTP helpers
+
+function get(port, cookie) {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false, headers: cookie ? { cookie } : {} }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk) => { body += chunk })
+      res.on('end', () => resolve({ status: res.statusCode, body, setCookies: res.headers['set-cookie'] ?? [] }))
+    })
+    req.setTimeout(5000, () => req.destroy(new Error('request timed out')))
+    req.on('error', reject)
+  })
+}
+
+/** Turn Set-Cookie headers into the Cookie header a browser would send back. */
+function cookieHeader(setCookies) {
+  return setCookies.map((line) => line.split(';')[0]).join('; ')
+}
+
+/**
+ * Check that the row does what the figures claim before measuring it. Returns the Cookie header
+ * to send in the existing-session case.
+ */
+async function sanityCheck(row, port, caseId) {
+  const first = await get(port)
+  if (first.status !== 200) throw new Error(`GET / answered ${first.status}: ${first.body.slice(0, 200)}`)
+  if (row.kind === 'bare') return undefined
+  if (first.body !== '1') throw new Error(`a new session should count 1, got ${JSON.stringify(first.body.slice(0, 100))}`)
+  if (first.setCookies.length === 0) throw new Error('a new session that was written set no cookie')
+  if (caseId === 'new') return undefined
+  const cookie = cookieHeader(first.setCookies)
+  const second = await get(port, cookie)
+  if (second.body !== '2') throw new Error(`the session did not carry over: second request counted ${JSON.stringify(second.body.slice(0, 100))}`)
+  return cookie
+}
+
+// ------------------------------------------------------------------ one measurement
+
+async function measure(row, caseId) {
+  const server = forkPinned(`${here}server.mjs`, [row.id], 0)
+  try {
+    const hello = await nextMessage(server, ['ready', 'unavailable', 'error'], 30_000, `${row.id} start`)
+    if (hello.type === 'unavailable') return { status: 'n/a', reason: hello.reason }
+    if (hello.type === 'error') return { status: 'failed', reason: hello.message.split('\n').slice(0, 3).join(' ') }
+    let cookie
+    try {
+      cookie = await sanityCheck(row, hello.port, caseId)
+    } catch (error) {
+      return { status: 'failed', reason: `sanity check: ${error.message}` }
+    }
+    const loadOptions = {
+      url: `http://127.0.0.1:${hello.port}/`,
+      connections: settings.connections,
+      warmupSeconds: settings.warmupSeconds,
+      seconds: settings.seconds,
+      headers: cookie ? { cookie } : {},
+    }
+    const load = forkPinned(`${here}load.mjs`, [JSON.stringify(loadOptions)], 1)
+    const budget = (settings.warmupSeconds + settings.seconds) * 1000 + 30_000
+    await nextMessage(load, ['warmed'], budget, `${row.id} warm-up`)
+    server.send({ type: 'mark' })
+    await nextMessage(server, ['marked'], 5000, `${row.id} mark`)
+    load.send({ type: 'go' })
+    const result = await nextMessage(load, ['result'], budget, `${row.id} load`)
+    server.send({ type: 'stats' })
+    const stats = await nextMessage(server, ['stats'], 5000, `${row.id} stats`)
+    const cpuUs = stats.cpuUserUs + stats.cpuSystemUs
+    return {
+      status: 'ok',
+      rps: result.rps,
+      latencyP50Ms: result.latencyP50Ms,
+      latencyP99Ms: result.latencyP99Ms,
+      cpuUsPerRequest: stats.requests > 0 ? cpuUs / stats.requests : NaN,
+      // Share of the core the server used while loaded: near 100% means the server was the bottleneck.
+      serverCoreUse: cpuUs / 1000 / stats.wallMs,
+      requests: result.requests,
+      serverRequests: stats.requests,
+      errors: result.errors + result.timeouts,
+      non2xx: result.non2xx,
+      rssBytes: stats.rssBytes,
+    }
+  } catch (error) {
+    return { status: 'failed', reason: error.message.slice(0, 400) }
+  } finally {
+    await stopChild(server)
+  }
+}
+
+// ------------------------------------------------------------------ the scale case
+
+async function runScale() {
+  const child = forkPinned(`${here}scale.mjs`, [JSON.stringify({ creations: settings.scaleCreations, max: settings.scaleMax })], 0, ['--expose-gc', '--max-old-space-size=8192'])
+  try {
+    const message = await nextMessage(child, ['scale'], 600_000, 'scale case')
+    return message.result
+  } catch (error) {
+    return { error: error.message.slice(0, 600) }
+  } finally {
+    await stopChild(child)
+  }
+}
+
+// ------------------------------------------------------------------ main
+
+const startedAt = Date.now()
+const rows = ROWS.filter((row) => selectedRows.includes(row.id))
+const measurements = {} // rowId -> caseId -> [round results]
+console.log(`sesame bench: ${rows.length} rows x ${selectedCases.length} cases x ${settings.rounds} round(s), ${settings.seconds}s each after ${settings.warmupSeconds}s warm-up, ${settings.connections} connections${pinning ? ', server on core 0, load on core 1' : ''}`)
+
+const unavailable = new Map() // a row that is n/a once is n/a for the whole run
+for (let round = 1; round <= settings.rounds; round++) {
+  for (const row of rows) {
+    for (const caseId of selectedCases) {
+      let outcome
+      if (unavailable.has(row.id)) outcome = unavailable.get(row.id)
+      else {
+        outcome = await measure(row, caseId)
+        if (outcome.status === 'n/a') unavailable.set(row.id, outcome)
+      }
+      ;((measurements[row.id] ??= {})[caseId] ??= []).push(outcome)
+      const line = outcome.status === 'ok'
+        ? `${Math.round(outcome.rps).toString().padStart(6)} req/s  p50 ${outcome.latencyP50Ms} ms  p99 ${outcome.latencyP99Ms} ms  ${outcome.cpuUsPerRequest.toFixed(0).padStart(5)} µs CPU/req${outcome.errors || outcome.non2xx ? `  (${outcome.errors} errors, ${outcome.non2xx} non-2xx)` : ''}`
+        : `${outcome.status}: ${outcome.reason}`
+      console.log(`[round ${round}/${settings.rounds}] ${row.id.padEnd(28)} ${caseId.padEnd(6)} ${line}`)
+    }
+  }
+}
+
+let scale
+if (args.scale && !args['no-scale']) {
+  console.log(`scale case: ${settings.scaleCreations.toLocaleString('en')} creations, memoryStore({ max: ${settings.scaleMax.toLocaleString('en')} }) vs express-session MemoryStore`)
+  scale = await runScale()
+  if (scale.error) console.log(`scale case failed: ${scale.error}`)
+  else for (const store of scale.stores) console.log(`  ${store.label.padEnd(40)} ${store.summary}`)
+}
+
+const results = {
+  settings,
+  pinning,
+  partial,
+  cases: CASES.filter((c) => selectedCases.includes(c.id)),
+  rows: rows.map(({ id, group, label, kind, bare, peers, redis }) => ({ id, group, label, kind, bare, peers, redis })),
+  measurements,
+  scale,
+  machine: collectMachineInfo(),
+  startedAt: new Date(startedAt).toISOString(),
+  durationSeconds: (Date.now() - startedAt) / 1000,
+  command: `pnpm bench${process.argv.slice(2).filter((arg) => arg !== '--').length ? ` ${process.argv.slice(2).filter((arg) => arg !== '--').join(' ')}` : ''}`,
+}
+mkdirSync(`${here}results`, { recursive: true })
+writeFileSync(`${here}results/latest.json`, `${JSON.stringify(results, null, 2)}\n`)
+const written = writeReport(results, outFile)
+console.log(`done in ${Math.round(results.durationSeconds)} s; wrote ${written.map((file) => file.replace(repoRoot, '')).join(', ')} and test/bench/results/latest.json`)
