@@ -100,6 +100,7 @@ export function summarise(results) {
         cpuUs: median(pick('cpuUsPerRequest')),
         cpuSpread: spread(pick('cpuUsPerRequest')),
         serverCoreUse: median(pick('serverCoreUse')),
+        foreignCores: ok.every((round) => round.foreignCores !== undefined) ? median(pick('foreignCores')) : undefined,
         errors: ok.reduce((sum, round) => sum + round.errors + round.non2xx, 0),
       }
     }
@@ -136,22 +137,22 @@ function notOk(cell) {
 
 function rowTable(results, summary, caseId) {
   const lines = [
-    '| row | req/s | noise | p50 ms | p99 ms | server CPU µs/req | excess over bare µs | req/s vs bare | server core busy |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| row | req/s | noise | p50 ms | p99 ms | server CPU µs/req | excess over bare µs | req/s vs bare | server core busy | other load |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ]
   let group
   for (const row of results.rows) {
     if (row.group !== group) {
       group = row.group
-      lines.push(`| **${group}** | | | | | | | | |`)
+      lines.push(`| **${group}** | | | | | | | | | |`)
     }
     const cell = summary[row.id][caseId]
     const name = row.kind === 'sesame' ? `**${row.label}**` : row.label
     if (cell.status !== 'ok') {
-      lines.push(`| ${name} | ${notOk(cell)} | | | | | | | |`)
+      lines.push(`| ${name} | ${notOk(cell)} | | | | | | | | |`)
       continue
     }
-    lines.push(`| ${name} | ${fmt.int(cell.rps)} | ${fmt.pct(cell.rpsSpread)} | ${fmt.ms(cell.latencyP50Ms)} | ${fmt.ms(cell.latencyP99Ms)} | ${fmt.int(cell.cpuUs)} | ${row.bare ? fmt.signed(cell.excessUs) : '(bare)'} | ${row.bare ? fmt.ratio(cell.rpsVsBare) : '1.00×'} | ${Math.round(cell.serverCoreUse * 100)}%${cell.errors ? ` (${cell.errors} errors)` : ''} |`)
+    lines.push(`| ${name} | ${fmt.int(cell.rps)} | ${fmt.pct(cell.rpsSpread)} | ${fmt.ms(cell.latencyP50Ms)} | ${fmt.ms(cell.latencyP99Ms)} | ${fmt.int(cell.cpuUs)} | ${row.bare ? fmt.signed(cell.excessUs) : '(bare)'} | ${row.bare ? fmt.ratio(cell.rpsVsBare) : '1.00×'} | ${Math.round(cell.serverCoreUse * 100)}%${cell.errors ? ` (${cell.errors} errors)` : ''} | ${cell.foreignCores === undefined ? '?' : `${Math.round(cell.foreignCores * 100)}%`} |`)
   }
   return lines.join('\n')
 }
@@ -374,8 +375,8 @@ Every row below comes from this one invocation. Reproduce with:
 
 \`\`\`sh
 CI=true npx --yes pnpm@10 install
-pnpm bench            # full: ${s.rounds} rounds, this file and its charts
-pnpm bench --quick    # 1 short round, test/bench/results/benchmarks-quick.md
+pnpm bench            # full matrix: 3 rounds of 5 s per row and case, rewrites this file and its charts
+pnpm bench --quick    # 1 short round, writes test/bench/results/benchmarks-quick.md instead
 \`\`\`
 
 ## How it was measured
@@ -385,6 +386,7 @@ pnpm bench --quick    # 1 short round, test/bench/results/benchmarks-quick.md
 - The route is the same in every row: \`n = (session.n || 0) + 1\`, respond with \`n\`. Bare rows keep \`n\` in a variable.
 - **existing session**: one cookie obtained first, every request sends it (read + write on every request). **new session**: no cookie, so every request creates and stores a session.
 - **server CPU µs/req**: the server's own \`process.cpuUsage()\` (user + system, all its threads, GC included) over the measured window, divided by the requests it served. It does not depend on how fast the load generator is, so it is the figure to compare; **excess over bare** subtracts the bare row of the same framework. **server core busy** near 100% means the server was the bottleneck; well below means the load generator or Redis was, and req/s then understates the server.
+- **other load**: how much of a core something outside this bench used during the window (from \`/proc/stat\`, minus the server and the load generator). This machine may be shared; rows measured while it was high are the least trustworthy.
 - **noise**: half the spread (max − min) of req/s over the rounds, as a share of the median.${s.rounds < 2 ? ' One round: no noise figure.' : ''}
 - Rows marked *n/a* need a sesame package that is not built yet; *failed* rows did not pass the check run before measuring (the route must count 1, then 2 with the cookie).
 

@@ -9,8 +9,9 @@
 // over all rows instead of landing on one.
 
 import { fork, spawnSync } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
+import os from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { ROWS } from './rows.mjs'
@@ -118,6 +119,24 @@ async function stopChild(child) {
   clearTimeout(timer)
 }
 
+// ------------------------------------------------------------------ machine load
+
+/**
+ * Busy and total jiffies over all CPUs from /proc/stat, to tell how much of the machine something
+ * other than this bench used during a measurement (the bench shares its 2 cores with whatever else
+ * runs there). Undefined where /proc/stat does not exist.
+ */
+function machineTicks() {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
+    const idle = fields[3] + (fields[4] ?? 0)
+    const total = fields.reduce((sum, value) => sum + value, 0)
+    return { busy: total - idle, total }
+  } catch {
+    return undefined
+  }
+}
+
 // ------------------------------------------------------------------ HTTP helpers
 
 function get(port, cookie) {
@@ -181,11 +200,15 @@ async function measure(row, caseId) {
     await nextMessage(load, ['warmed'], budget, `${row.id} warm-up`)
     server.send({ type: 'mark' })
     await nextMessage(server, ['marked'], 5000, `${row.id} mark`)
+    const ticksBefore = machineTicks()
     load.send({ type: 'go' })
     const result = await nextMessage(load, ['result'], budget, `${row.id} load`)
     server.send({ type: 'stats' })
     const stats = await nextMessage(server, ['stats'], 5000, `${row.id} stats`)
+    const ticksAfter = machineTicks()
     const cpuUs = stats.cpuUserUs + stats.cpuSystemUs
+    const cores = os.cpus().length
+    const machineCores = ticksBefore && ticksAfter ? ((ticksAfter.busy - ticksBefore.busy) / (ticksAfter.total - ticksBefore.total)) * cores : undefined
     return {
       status: 'ok',
       rps: result.rps,
@@ -194,6 +217,9 @@ async function measure(row, caseId) {
       cpuUsPerRequest: stats.requests > 0 ? cpuUs / stats.requests : NaN,
       // Share of the core the server used while loaded: near 100% means the server was the bottleneck.
       serverCoreUse: cpuUs / 1000 / stats.wallMs,
+      loaderCores: result.loaderCores,
+      // Cores busy with anything other than this server and its load generator (other work on the machine).
+      foreignCores: machineCores === undefined ? undefined : Math.max(0, machineCores - cpuUs / 1000 / stats.wallMs - result.loaderCores),
       requests: result.requests,
       serverRequests: stats.requests,
       errors: result.errors + result.timeouts,
@@ -240,7 +266,7 @@ for (let round = 1; round <= settings.rounds; round++) {
       }
       ;((measurements[row.id] ??= {})[caseId] ??= []).push(outcome)
       const line = outcome.status === 'ok'
-        ? `${Math.round(outcome.rps).toString().padStart(6)} req/s  p50 ${outcome.latencyP50Ms} ms  p99 ${outcome.latencyP99Ms} ms  ${outcome.cpuUsPerRequest.toFixed(0).padStart(5)} µs CPU/req${outcome.errors || outcome.non2xx ? `  (${outcome.errors} errors, ${outcome.non2xx} non-2xx)` : ''}`
+        ? `${Math.round(outcome.rps).toString().padStart(6)} req/s  p50 ${outcome.latencyP50Ms.toFixed(2)} ms  p99 ${outcome.latencyP99Ms.toFixed(2)} ms  ${outcome.cpuUsPerRequest.toFixed(0).padStart(5)} µs CPU/req  server ${(outcome.serverCoreUse * 100).toFixed(0)}% load ${(outcome.loaderCores * 100).toFixed(0)}% other ${outcome.foreignCores === undefined ? '?' : (outcome.foreignCores * 100).toFixed(0)}%${outcome.errors || outcome.non2xx ? `  (${outcome.errors} errors, ${outcome.non2xx} non-2xx)` : ''}`
         : `${outcome.status}: ${outcome.reason}`
       console.log(`[round ${round}/${settings.rounds}] ${row.id.padEnd(28)} ${caseId.padEnd(6)} ${line}`)
     }
