@@ -23,6 +23,14 @@ export class Unavailable extends Error {}
  */
 export async function importSesame(name) {
   const dir = name.replace('@sesame/', '')
+  // SESAME_BENCH_PACKAGES=/path/to/packages: measure another build of the packages (e.g. a candidate
+  // change in a copy of the tree) with the same harness, for an A/B run.
+  const override = process.env.SESAME_BENCH_PACKAGES
+  if (override) {
+    const dist = `${override.replace(/\/$/, '')}/${dir}/dist/index.js`
+    if (!existsSync(dist)) throw new Unavailable(`${name} not built in ${override}`)
+    return import(pathToFileURL(dist).href)
+  }
   try {
     return await import(name)
   } catch (error) {
