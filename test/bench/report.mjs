@@ -387,6 +387,7 @@ pnpm bench --quick    # 1 short round, writes test/bench/results/benchmarks-quic
 - **existing session**: one cookie obtained first, every request sends it (read + write on every request). **new session**: no cookie, so every request creates and stores a session.
 - **server CPU µs/req**: the server's own \`process.cpuUsage()\` (user + system, all its threads, GC included) over the measured window, divided by the requests it served. It does not depend on how fast the load generator is, so it is the figure to compare; **excess over bare** subtracts the bare row of the same framework. **server core busy** near 100% means the server was the bottleneck; well below means the load generator or Redis was, and req/s then understates the server.
 - **other load**: how much of a core something outside this bench used during the window (from \`/proc/stat\`, minus the server and the load generator). This machine may be shared; rows measured while it was high are the least trustworthy.
+- Before each measurement the harness waits for the machine to be quiet (other work under a quarter core), within a budget of ${s.quietWaitSeconds} s per run; it waited ${Math.round(results.quietWaitedSeconds ?? 0)} s in this run.
 - **noise**: half the spread (max − min) of req/s over the rounds, as a share of the median.${s.rounds < 2 ? ' One round: no noise figure.' : ''}
 - Rows marked *n/a* need a sesame package that is not built yet; *failed* rows did not pass the check run before measuring (the route must count 1, then 2 with the cookie).
 

@@ -34,6 +34,7 @@ const { values: args } = parseArgs({
     'no-scale': { type: 'boolean', default: false },
     'scale-creations': { type: 'string' },
     'scale-max': { type: 'string' },
+    'quiet-wait': { type: 'string' },
     out: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -55,6 +56,9 @@ const settings = {
   connections: Number(args.connections),
   scaleCreations: Number(args['scale-creations'] ?? (quick ? 200_000 : 1_000_000)),
   scaleMax: Number(args['scale-max'] ?? (quick ? 20_000 : 100_000)),
+  // Seconds the whole run may spend waiting for other work on the machine to calm down before a
+  // measurement (0 disables). Bounded so that a busy machine still gets a run in the time budget.
+  quietWaitSeconds: Number(args['quiet-wait'] ?? (quick ? 5 : 90)),
 }
 const CASES = [
   { id: 'cookie', label: 'existing session (cookie sent, read + write)' },
@@ -137,6 +141,31 @@ function machineTicks() {
   }
 }
 
+const QUIET_CORES = 0.25
+let quietBudgetMs = settings.quietWaitSeconds * 1000
+let quietWaitedMs = 0
+
+/** Other work on the machine, in cores, over the next `ms` (nothing of ours runs meanwhile). */
+async function otherLoad(ms) {
+  const before = machineTicks()
+  await new Promise((resolve) => setTimeout(resolve, ms))
+  const after = machineTicks()
+  if (!before || !after) return 0
+  return ((after.busy - before.busy) / (after.total - before.total)) * os.cpus().length
+}
+
+/** Wait (within the run's budget) until less than a quarter core is busy with other work. */
+async function waitForQuiet() {
+  while (quietBudgetMs > 0) {
+    const started = Date.now()
+    const load = await otherLoad(300)
+    const spent = Date.now() - started
+    quietBudgetMs -= spent
+    quietWaitedMs += spent
+    if (load < QUIET_CORES) return
+  }
+}
+
 // ------------------------------------------------------------------ HTTP helpers
 
 function get(port, cookie) {
@@ -177,6 +206,7 @@ async function sanityCheck(row, port, caseId) {
 // ------------------------------------------------------------------ one measurement
 
 async function measure(row, caseId) {
+  await waitForQuiet()
   const server = forkPinned(`${here}server.mjs`, [row.id], 0)
   try {
     const hello = await nextMessage(server, ['ready', 'unavailable', 'error'], 30_000, `${row.id} start`)
@@ -292,6 +322,7 @@ const results = {
   machine: collectMachineInfo(),
   startedAt: new Date(startedAt).toISOString(),
   durationSeconds: (Date.now() - startedAt) / 1000,
+  quietWaitedSeconds: quietWaitedMs / 1000,
   command: `pnpm bench${process.argv.slice(2).filter((arg) => arg !== '--').length ? ` ${process.argv.slice(2).filter((arg) => arg !== '--').join(' ')}` : ''}`,
 }
 mkdirSync(`${here}results`, { recursive: true })
