@@ -36,14 +36,23 @@ const { values: args } = parseArgs({
     'scale-max': { type: 'string' },
     'quiet-wait': { type: 'string' },
     out: { type: 'string' },
+    'report-only': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 })
 
 if (args.help) {
   console.log(`usage: pnpm bench [--quick] [--rounds N] [--seconds S] [--warmup S] [--rows id,id] [--cases cookie,new]
-                  [--no-scale] [--scale-creations N] [--scale-max N] [--out file.md]
+                  [--no-scale] [--scale-creations N] [--scale-max N] [--quiet-wait S] [--out file.md] [--report-only]
 rows: ${ROWS.map((row) => row.id).join(', ')}`)
+  process.exit(0)
+}
+
+if (args['report-only']) {
+  // Re-render the report from the last run's raw results (after editing analysis.md or report.mjs).
+  const results = JSON.parse(readFileSync(`${here}results/latest.json`, 'utf8'))
+  const target = args.out ?? (results.settings.quick || results.partial ? `${here}results/benchmarks-quick.md` : `${repoRoot}docs/benchmarks.md`)
+  console.log(`wrote ${writeReport(results, target).map((file) => file.replace(repoRoot, '')).join(', ')} from test/bench/results/latest.json`)
   process.exit(0)
 }
 
