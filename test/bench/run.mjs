@@ -60,14 +60,14 @@ const quick = args.quick
 const settings = {
   quick,
   rounds: Number(args.rounds ?? (quick ? 1 : 3)),
-  seconds: Number(args.seconds ?? (quick ? 0.8 : 5)),
+  seconds: Number(args.seconds ?? (quick ? 0.8 : 4)),
   warmupSeconds: Number(args.warmup ?? (quick ? 0.4 : 1)),
   connections: Number(args.connections),
   scaleCreations: Number(args['scale-creations'] ?? (quick ? 200_000 : 1_000_000)),
   scaleMax: Number(args['scale-max'] ?? (quick ? 20_000 : 100_000)),
   // Seconds the whole run may spend waiting for other work on the machine to calm down before a
   // measurement (0 disables). Bounded so that a busy machine still gets a run in the time budget.
-  quietWaitSeconds: Number(args['quiet-wait'] ?? (quick ? 3 : 90)),
+  quietWaitSeconds: Number(args['quiet-wait'] ?? (quick ? 3 : 60)),
 }
 const CASES = [
   { id: 'cookie', label: 'existing session (cookie sent, read + write)' },
