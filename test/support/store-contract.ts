@@ -3,7 +3,6 @@
 // Deadlines are real and short (a few hundred ms) so the same suite works for an in-process store and
 // for Redis, whose expiry runs on the server's clock and cannot be faked.
 
-import { randomUUID } from 'node:crypto'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { SessionRecord, SessionStore, SessionUpdate } from '@sesame/core'
 
@@ -17,7 +16,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Engine-shaped ids: random, URL-safe. */
 export function newId(): string {
-  return randomUUID().replaceAll('-', '') + randomUUID().replaceAll('-', '')
+  return crypto.randomUUID().replaceAll('-', '') + crypto.randomUUID().replaceAll('-', '')
 }
 
 export function aRecord(overrides: Partial<SessionRecord> = {}): SessionRecord {

@@ -162,8 +162,13 @@ export class FailoverStore implements SessionStore {
     })
   }
 
-  /** Listeners get the stores' own events and `{ type: 'failover', state }` on every switch. */
-  subscribe(listener: StoreListener | FailoverListener): () => void {
+  /**
+   * Listeners get the stores' own events and `{ type: 'failover', state }` on every switch. A listener
+   * typed with core's StoreListener gets the failover events too, until core's StoreEvent names them.
+   */
+  subscribe(listener: FailoverListener): () => void
+  subscribe(listener: StoreListener): () => void
+  subscribe(listener: FailoverListener | StoreListener): () => void {
     const wrapped = listener as FailoverListener
     this.#listeners.add(wrapped)
     return () => this.#listeners.delete(wrapped)

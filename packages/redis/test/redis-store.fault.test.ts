@@ -4,7 +4,7 @@
 import { createClient } from 'redis'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { SessionStoreUnavailable, type SessionStore } from '@sesame/core'
-import { redisStore } from '@sesame/redis'
+import { redisStore, type RedisStore } from '@sesame/redis'
 import { hasRedis } from '../../../test/support/redis.js'
 import { aRecord, anUpdate, newId } from '../../../test/support/store-contract.js'
 import { startOwnRedis, type OwnRedis } from './support/redis-server.js'
@@ -48,7 +48,7 @@ function everyCall(store: SessionStore, id: string): Array<[string, () => Promis
 describe.skipIf(!hasRedis)('redisStore when Redis fails', () => {
   let redis: OwnRedis
   let client: ReturnType<typeof createClient>
-  let store: SessionStore
+  let store: RedisStore
   const unhandled: unknown[] = []
   const onUnhandled = (reason: unknown) => void unhandled.push(reason)
 
