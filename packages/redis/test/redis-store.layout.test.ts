@@ -1,9 +1,10 @@
 // What redisStore leaves in Redis: one hash per session under a hash tag, expiring at its deadline;
 // one sorted set per user that drops dead members and expires with its longest-lived member.
+import { createClient, RESP_TYPES } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SessionConfigError } from '@sesame/core'
 import { redisStore, type RedisStore } from '@sesame/redis'
-import { hasRedis } from '../../../test/support/redis.js'
+import { hasRedis, redisUrl } from '../../../test/support/redis.js'
 import { aRecord, anUpdate, newId } from '../../../test/support/store-contract.js'
 import { connectClient, deleteUnder, keysUnder, uniquePrefix, type TestClient } from './support/redis-fixture.js'
 
@@ -84,6 +85,27 @@ describe.skipIf(!hasRedis)('redisStore key layout and expiry in Redis', () => {
     await store.touch(id, Date.now(), Date.now() + 60_000)
     await store.destroy(id)
     expect((await keysUnder(client, prefix)).length).toBe(before)
+  })
+
+  it("reads the same records through a client with RESP3 and its own type mapping (Buffers, Maps)", async () => {
+    const odd = createClient({
+      url: redisUrl,
+      RESP: 3,
+      commandOptions: { typeMapping: { [RESP_TYPES.MAP]: Map, [RESP_TYPES.BLOB_STRING]: Buffer } },
+    })
+    odd.on('error', () => {})
+    await odd.connect()
+    try {
+      const oddStore = redisStore({ client: odd, prefix })
+      const id = newId()
+      const record = aRecord({ userId: `user-${id}` })
+      await oddStore.create(id, record)
+      expect((await oddStore.get(id))?.data).toEqual(record.data)
+      expect((await oddStore.listByUser(record.userId!)).map((s) => s.record.userId)).toEqual([record.userId])
+      expect(await oddStore.destroyByUser(record.userId!)).toEqual([id])
+    } finally {
+      odd.destroy()
+    }
   })
 
   it('refuses bad options at start-up with a clear error', () => {
