@@ -8,6 +8,8 @@ import type { StoreEvent } from '@sesame/core'
 import { hasRedis } from '../../../test/support/redis.js'
 import { aRecord, anUpdate, newId } from '../../../test/support/store-contract.js'
 import { startOwnRedis, type OwnRedis } from './support/redis-server.js'
+import { cookieOf, startApp } from './support/express-app.js'
+import request from 'supertest'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -83,6 +85,25 @@ describe.skipIf(!hasRedis)('failoverStore(redisStore, memoryStore)', () => {
     expect(await store.listByUser('carol')).toEqual([])
     for (const id of ids) expect(await store.get(id)).toBeUndefined()
     await store.close()
+  })
+
+  it('keeps an Express app answering through an outage, with store.failover audit events both ways', async () => {
+    const running = await startApp(failoverStore(primary, memoryStore(), { probeInterval: 100 }))
+    try {
+      const cookie = cookieOf(await request(running.server).post('/login/dave').expect(200))!
+      await redis.kill()
+      // Served (from the fallback), as a fresh session: the price of availability.
+      const during = await request(running.server).get('/data').set('Cookie', cookie).expect(200)
+      expect(during.body.userId).toBeNull()
+      expect(running.events.filter((event) => event.type === 'store.failover').map((event) => event.reason)).toEqual(['fallback'])
+
+      await redis.restart()
+      await until(() => running.events.some((event) => event.type === 'store.failover' && event.reason === 'primary'), 'store.failover primary')
+      const after = await request(running.server).get('/data').set('Cookie', cookie).expect(200)
+      expect(after.body.userId).toBe('dave')
+    } finally {
+      await running.close()
+    }
   })
 
   it('refuses stores that are not stores', () => {
