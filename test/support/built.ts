@@ -9,7 +9,10 @@ export const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
 export function builtEntry(pkg: string, file = 'index.js'): string {
   const entry = `${repoRoot}packages/${pkg}/dist/${file}`
   if (!existsSync(entry)) {
-    execFileSync('npx', ['turbo', 'run', 'build', `--filter=@sesame/${pkg}`], { cwd: repoRoot, stdio: 'inherit', env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' } })
+    const tsc = `${repoRoot}node_modules/.bin/tsc`
+    for (const name of new Set(['core', pkg])) {
+      execFileSync(tsc, ['-p', `${repoRoot}packages/${name}/tsconfig.build.json`], { stdio: 'inherit' })
+    }
   }
   return entry
 }

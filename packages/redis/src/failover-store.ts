@@ -5,19 +5,8 @@
 import { parseDuration, SessionConfigError } from '@sesame/core'
 import type { EpochMs, SessionRecord, SessionStore, SessionUpdate, StoreEvent, StoreListener, StoredSession } from '@sesame/core'
 
-/**
- * Reported to `subscribe()` listeners when the store switches. Core's StoreEvent does not (yet) have
- * this variant; the engine turns it into a `store.failover` audit event.
- */
-export interface FailoverEvent {
-  readonly type: 'failover'
-  /** Which store serves from now on. */
-  readonly state: 'fallback' | 'primary'
-  /** The primary's failure that caused the switch to the fallback (absent on recovery). */
-  readonly cause?: unknown
-}
-
-export type FailoverListener = (event: StoreEvent | FailoverEvent) => void
+/** Reported to `subscribe()` listeners on every switch; the engine turns it into a `store.failover` audit event. */
+export type FailoverEvent = Extract<StoreEvent, { type: 'failover' }>
 
 export interface FailoverStoreOptions {
   /** While on the fallback, how often the primary is probed. Default '5s'. The timer never keeps the process alive. */
@@ -40,7 +29,7 @@ export class FailoverStore implements SessionStore {
   readonly #fallback: SessionStore
   readonly #probeMs: number
   readonly #maxPending: number
-  readonly #listeners = new Set<FailoverListener>()
+  readonly #listeners = new Set<StoreListener>()
   readonly #unsubscribe: Array<() => void> = []
   #onFallback = false
   #probe: ReturnType<typeof setInterval> | undefined
@@ -71,7 +60,7 @@ export class FailoverStore implements SessionStore {
     return this.#onFallback ? 'fallback' : 'primary'
   }
 
-  #emit(event: StoreEvent | FailoverEvent): void {
+  #emit(event: StoreEvent): void {
     for (const listener of this.#listeners) {
       try {
         listener(event)
@@ -85,17 +74,17 @@ export class FailoverStore implements SessionStore {
     if (!this.#onFallback) {
       try {
         return await work(this.#primary)
-      } catch (cause) {
-        this.#switchToFallback(cause)
+      } catch {
+        this.#switchToFallback()
       }
     }
     return work(this.#fallback)
   }
 
-  #switchToFallback(cause: unknown): void {
+  #switchToFallback(): void {
     if (this.#onFallback) return
     this.#onFallback = true
-    this.#emit({ type: 'failover', state: 'fallback', cause })
+    this.#emit({ type: 'failover', state: 'fallback' })
     this.#probe = setInterval(() => void this.#tryPrimary(), this.#probeMs)
     ;(this.#probe as { unref?: () => void }).unref?.()
   }
@@ -162,16 +151,10 @@ export class FailoverStore implements SessionStore {
     })
   }
 
-  /**
-   * Listeners get the stores' own events and `{ type: 'failover', state }` on every switch. A listener
-   * typed with core's StoreListener gets the failover events too, until core's StoreEvent names them.
-   */
-  subscribe(listener: FailoverListener): () => void
-  subscribe(listener: StoreListener): () => void
-  subscribe(listener: FailoverListener | StoreListener): () => void {
-    const wrapped = listener as FailoverListener
-    this.#listeners.add(wrapped)
-    return () => this.#listeners.delete(wrapped)
+  /** Listeners get the stores' own events, and `{ type: 'failover', state }` on every switch. */
+  subscribe(listener: StoreListener): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
   }
 
   /** Stops the probe and closes both stores (each closes only what it owns). */

@@ -1,2 +1,2 @@
 export { redisStore, RedisStore, type RedisStoreOptions, type RedisStoreClient } from './redis-store.js'
-export { failoverStore, FailoverStore, type FailoverStoreOptions, type FailoverEvent, type FailoverListener } from './failover-store.js'
+export { failoverStore, FailoverStore, type FailoverStoreOptions, type FailoverEvent } from './failover-store.js'
