@@ -40,7 +40,57 @@ interface ScopedCommands {
 }
 
 interface CommandScoping {
-  withCommandOptions(options: { abortSignal: AbortSignal; typeMapping: Record<never, never> }): ScopedCommands
+  withCommandOptions(options: { abortSignal?: AbortSignal; typeMapping: Record<never, never> }): ScopedCommands
+  /** node-redis client: connected and usable. (A cluster client has no such flag.) */
+  readonly isReady?: boolean
+}
+
+/**
+ * The commands of one store call. A command sent while the client is connected goes straight out; one
+ * sent while it is not waits in node-redis' offline queue, so it carries an abort signal that the
+ * deadline fires. (An abort signal on every command would cost about half the throughput.)
+ */
+class BoundedCommands implements ScopedCommands {
+  #abort: AbortController | undefined
+  #expired = false
+
+  constructor(
+    readonly client: CommandScoping,
+    readonly connected: ScopedCommands,
+  ) {}
+
+  #view(): ScopedCommands {
+    // Past the deadline the caller has its answer; nothing more of this call may reach Redis.
+    if (this.#expired) throw new Error('the store call passed its deadline')
+    if (this.client.isReady === true) return this.connected
+    this.#abort ??= new AbortController()
+    return this.client.withCommandOptions({ abortSignal: this.#abort.signal, typeMapping: {} })
+  }
+
+  expire(): void {
+    this.#expired = true
+    this.#abort?.abort()
+  }
+
+  evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown> {
+    return this.#view().evalSha(sha, options)
+  }
+
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown> {
+    return this.#view().eval(script, options)
+  }
+
+  hGetAll(key: string): Promise<unknown> {
+    return this.#view().hGetAll(key)
+  }
+
+  hGet(key: string, field: string): Promise<unknown> {
+    return this.#view().hGet(key, field)
+  }
+
+  zRem(key: string, members: string[]): Promise<unknown> {
+    return this.#view().zRem(key, members)
+  }
 }
 
 const DATA = 'd:'
@@ -86,6 +136,8 @@ function toRecord(reply: unknown): SessionRecord | undefined {
 
 export class RedisStore implements SessionStore {
   readonly #client: CommandScoping
+  /** The client as-is (plain strings whatever the app's typeMapping), for commands sent while connected. */
+  readonly #connected: ScopedCommands
   readonly #prefix: string
   readonly #timeoutMs: number
 
@@ -102,6 +154,7 @@ export class RedisStore implements SessionStore {
       throw new SessionConfigError("redisStore `commandTimeout` must be a positive duration such as '2s' or 500.")
     }
     this.#client = options.client as unknown as CommandScoping
+    this.#connected = this.#client.withCommandOptions({ typeMapping: {} })
     this.#prefix = prefix
     this.#timeoutMs = timeoutMs
   }
@@ -116,21 +169,21 @@ export class RedisStore implements SessionStore {
   }
 
   /**
-   * Runs one store call under one deadline. When it passes, the call rejects at once and commands not
-   * yet written to the socket are withdrawn (node-redis queues commands while disconnected; without
-   * this they would run late, after the caller was told the write failed).
+   * Runs one store call under one deadline. When it passes, the call rejects at once, and its commands
+   * still waiting in node-redis' offline queue are withdrawn: without that they would run after a
+   * reconnect, writing what the caller was told had failed.
    */
   async #run<T>(operation: string, work: (redis: ScopedCommands) => Promise<T>): Promise<T> {
-    const abort = new AbortController()
+    const commands = new BoundedCommands(this.#client, this.#connected)
     let timer: ReturnType<typeof setTimeout> | undefined
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        abort.abort()
+        commands.expire()
         reject(new SessionStoreUnavailable(operation, { cause: new Error(`Redis did not answer within ${this.#timeoutMs} ms`) }))
       }, this.#timeoutMs)
     })
     try {
-      const attempt = work(this.#client.withCommandOptions({ abortSignal: abort.signal, typeMapping: {} }))
+      const attempt = work(commands)
       // Whatever the attempt does after the deadline won, it must not become an unhandled rejection.
       attempt.catch(() => {})
       return await Promise.race([attempt, deadline])
@@ -139,7 +192,7 @@ export class RedisStore implements SessionStore {
       throw new SessionStoreUnavailable(operation, { cause: error })
     } finally {
       clearTimeout(timer)
-      abort.abort()
+      commands.expire()
     }
   }
 
