@@ -17,7 +17,7 @@ import {
   type LuaScript,
 } from './scripts.js'
 
-/** A connected node-redis v5 client or cluster (`createClient()` / `createCluster()`), owned by the app. */
+/** A connected node-redis (v5 or v6) client or cluster (`createClient()` / `createCluster()`), owned by the app. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type RedisStoreClient = RedisClientType<any, any, any, any, any> | RedisClusterType<any, any, any, any, any>
 
@@ -30,7 +30,7 @@ export interface RedisStoreOptions {
   commandTimeout?: number | string
 }
 
-/** The few commands the store uses, on a client view that carries an abort signal. */
+/** The few commands the store uses. */
 interface ScopedCommands {
   evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>
@@ -54,17 +54,20 @@ class BoundedCommands implements ScopedCommands {
   #abort: AbortController | undefined
   #expired = false
 
-  constructor(
-    readonly client: CommandScoping,
-    readonly connected: ScopedCommands,
-  ) {}
+  readonly #client: CommandScoping
+  readonly #connected: ScopedCommands
+
+  constructor(client: CommandScoping, connected: ScopedCommands) {
+    this.#client = client
+    this.#connected = connected
+  }
 
   #view(): ScopedCommands {
     // Past the deadline the caller has its answer; nothing more of this call may reach Redis.
     if (this.#expired) throw new Error('the store call passed its deadline')
-    if (this.client.isReady === true) return this.connected
+    if (this.#client.isReady === true) return this.#connected
     this.#abort ??= new AbortController()
-    return this.client.withCommandOptions({ abortSignal: this.#abort.signal, typeMapping: {} })
+    return this.#client.withCommandOptions({ abortSignal: this.#abort.signal, typeMapping: {} })
   }
 
   expire(): void {
