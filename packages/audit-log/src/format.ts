@@ -1,0 +1,105 @@
+// The line format and its encryption.
+//
+// One line per record, JSON, fields in this order so that even a torn line names its writer:
+//   {"v":1,"w":"<writer id>","s":<seq>,"k":"<key id>","c":"<ciphertext>","t":"<GCM tag>","m":"<chain MAC>"}
+// c, t and m are base64url. The plaintext is the JSON of an AuditEvent, or of a control record
+// ({"$":"open"|"close"|"dropped",...}) that the writer adds itself.
+//
+// Each writer (one segment of one process's output) gets its own AES-256-GCM key, derived from the
+// audit key and the writer's random 96-bit id, and uses its sequence number as the nonce. So no nonce
+// repeats under a key, whatever the volume (random 96-bit nonces would be limited to ~2^32 lines per
+// key), and lines need not carry an IV. The writer id and sequence number are authenticated as
+// associated data: a line cannot be moved to another position or writer without failing to decrypt.
+
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto'
+import type { AuditKey } from './keys.js'
+
+export const FORMAT_VERSION = 1
+export const TAG_BYTES = 16
+
+export interface RawLine {
+  v: number
+  /** Writer id: 16 base64url characters. */
+  w: string
+  /** Sequence number within the writer, from 0. */
+  s: number
+  /** Key id. */
+  k: string
+  c: string
+  t: string
+  m: string
+}
+
+export function newWriterId(): string {
+  return randomBytes(12).toString('base64url')
+}
+
+/** The AES-256-GCM key of one writer. */
+export function writerKey(key: AuditKey, writer: string): Buffer {
+  return createHmac('sha256', key.encryptKey).update('writer:').update(writer).digest()
+}
+
+function nonce(seq: number): Buffer {
+  const iv = Buffer.alloc(12)
+  iv.writeUInt32BE(Math.floor(seq / 0x1_0000_0000), 4)
+  iv.writeUInt32BE(seq >>> 0, 8)
+  return iv
+}
+
+function associatedData(writer: string, seq: number): Buffer {
+  return Buffer.from(`sesame-audit/v${FORMAT_VERSION}/${writer}/${seq}`)
+}
+
+export function encrypt(encryptionKey: Buffer, writer: string, seq: number, plaintext: string): { ciphertext: Buffer; tag: Buffer } {
+  const cipher = createCipheriv('aes-256-gcm', encryptionKey, nonce(seq))
+  cipher.setAAD(associatedData(writer, seq))
+  const first = cipher.update(plaintext, 'utf8')
+  const last = cipher.final()
+  return { ciphertext: last.length === 0 ? first : Buffer.concat([first, last]), tag: cipher.getAuthTag() }
+}
+
+/** The plaintext, or undefined when the line does not authenticate (edited, or another key). */
+export function decrypt(encryptionKey: Buffer, raw: RawLine): string | undefined {
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', encryptionKey, nonce(raw.s))
+    decipher.setAAD(associatedData(raw.w, raw.s))
+    decipher.setAuthTag(Buffer.from(raw.t, 'base64url'))
+    return Buffer.concat([decipher.update(Buffer.from(raw.c, 'base64url')), decipher.final()]).toString('utf8')
+  } catch {
+    return undefined
+  }
+}
+
+export function formatLine(writer: string, seq: number, keyId: string, ciphertext: Buffer, tag: Buffer, mac: Buffer): string {
+  return `{"v":${FORMAT_VERSION},"w":"${writer}","s":${seq},"k":"${keyId}","c":"${ciphertext.toString('base64url')}","t":"${tag.toString('base64url')}","m":"${mac.toString('base64url')}"}\n`
+}
+
+const WRITER = /^[A-Za-z0-9_-]{16}$/
+const KEY_ID = /^[A-Za-z0-9_-]{8}$/
+const B64URL = /^[A-Za-z0-9_-]*$/
+const MAC = /^[A-Za-z0-9_-]{22}$/
+
+/** Parse one line (without its newline); undefined when it is not a well-formed line of this format. */
+export function parseLine(text: string): RawLine | undefined {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return undefined
+  }
+  if (typeof value !== 'object' || value === null) return undefined
+  const raw = value as Partial<RawLine>
+  if (raw.v !== FORMAT_VERSION) return undefined
+  if (typeof raw.w !== 'string' || !WRITER.test(raw.w)) return undefined
+  if (typeof raw.s !== 'number' || !Number.isSafeInteger(raw.s) || raw.s < 0) return undefined
+  if (typeof raw.k !== 'string' || !KEY_ID.test(raw.k)) return undefined
+  if (typeof raw.c !== 'string' || !B64URL.test(raw.c)) return undefined
+  if (typeof raw.t !== 'string' || !MAC.test(raw.t)) return undefined
+  if (typeof raw.m !== 'string' || !MAC.test(raw.m)) return undefined
+  return raw as RawLine
+}
+
+/** What a torn or malformed line still tells: its writer, when the start of the line survived. */
+export function writerOfFragment(text: string): string | undefined {
+  return /^\{"v":\d+,"w":"([A-Za-z0-9_-]{16})"/.exec(text)?.[1]
+}

@@ -1,0 +1,158 @@
+// Reading a log: split into lines, parse, pick the key by id, decrypt, and say what is wrong with a
+// line that cannot be read. Chain and order checks are in verify.ts; this file looks at one line at a
+// time, so `tail` and `query` can stream files of any size.
+
+import { createReadStream } from 'node:fs'
+import type { AuditEvent } from '@sesame/core'
+import type { ControlRecord } from './chain.js'
+import { decrypt, parseLine, writerKey, writerOfFragment } from './format.js'
+import { resolveKeyring, type KeyInput, type Keyring } from './keys.js'
+
+export type LineProblemKind = 'torn' | 'malformed' | 'unknown_key' | 'unauthentic'
+
+export interface DecodedLine {
+  file: string
+  /** 1-based line number in the file. */
+  line: number
+  /** Set whenever the line parsed (also when it did not decrypt). */
+  writer?: string
+  seq?: number
+  keyId?: string
+  /** The line's GCM tag and chain MAC as written (for verify). */
+  tag?: string
+  mac?: string
+  /** Decrypted content: an audit event, or a record the writer added (open, close, dropped). */
+  event?: AuditEvent
+  control?: ControlRecord
+  /** Why the line could not be read. */
+  problem?: { kind: LineProblemKind; message: string }
+}
+
+export interface ReadOptions {
+  /** Keys to read with (any order; the line says which it needs). Default: SESAME_AUDIT_KEY, then keyFile. */
+  key?: KeyInput | KeyInput[]
+  keyFile?: string
+  /** An already resolved keyring (the CLI resolves once for many files). */
+  keyring?: Keyring
+}
+
+export interface RawTextLine {
+  line: number
+  text: string
+  /** False for a last line without its newline: a write that never finished. */
+  complete: boolean
+}
+
+/** The lines of a file from a byte offset; empty lines are skipped but counted. */
+export async function* readTextLines(file: string, start = 0, firstLineNumber = 1): AsyncGenerator<RawTextLine> {
+  let rest = ''
+  let line = firstLineNumber - 1
+  for await (const chunk of createReadStream(file, { encoding: 'utf8', highWaterMark: 1024 * 1024, start })) {
+    const text = rest + (chunk as string)
+    let from = 0
+    for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', from)) {
+      line++
+      if (end > from) yield { line, text: text.slice(from, end), complete: true }
+      from = end + 1
+    }
+    rest = text.slice(from)
+  }
+  if (rest.length > 0) yield { line: line + 1, text: rest, complete: false }
+}
+
+export function keyringFor(options: ReadOptions): Keyring {
+  return options.keyring ?? resolveKeyring({ key: options.key, env: process.env.SESAME_AUDIT_KEY, keyFile: options.keyFile, create: false })
+}
+
+/** Decodes lines of one or more files, remembering each writer's AES key. */
+export class LineDecoder {
+  readonly #keyring: Keyring
+  readonly #writerKeys = new Map<string, Buffer>()
+
+  constructor(keyring: Keyring) {
+    this.#keyring = keyring
+  }
+
+  decode(file: string, raw: RawTextLine): DecodedLine {
+    const result: DecodedLine = { file, line: raw.line }
+    const parsed = parseLine(raw.text)
+    if (!parsed) {
+      const writer = writerOfFragment(raw.text)
+      if (writer) result.writer = writer
+      const whose = writer ? ` (writer ${writer})` : ''
+      result.problem = raw.complete
+        ? { kind: 'malformed', message: `not a whole audit line${whose}: a writer crashed mid-write here, or the line was edited` }
+        : { kind: 'torn', message: `torn last line${whose} with no newline: a writer crashed mid-write, or the file was truncated` }
+      return result
+    }
+    result.writer = parsed.w
+    result.seq = parsed.s
+    result.keyId = parsed.k
+    result.tag = parsed.t
+    result.mac = parsed.m
+    const key = this.#keyring.byId.get(parsed.k)
+    if (!key) {
+      const known = [...this.#keyring.byId.keys()].join(', ')
+      result.problem = {
+        kind: 'unknown_key',
+        message: `written with key id ${parsed.k}, which is not among the keys given (${known}): pass the older key too, or the line was inserted by someone else`,
+      }
+      return result
+    }
+    const cacheKey = `${parsed.k}/${parsed.w}`
+    let encryptionKey = this.#writerKeys.get(cacheKey)
+    if (!encryptionKey) {
+      if (this.#writerKeys.size > 10_000) this.#writerKeys.clear()
+      encryptionKey = writerKey(key, parsed.w)
+      this.#writerKeys.set(cacheKey, encryptionKey)
+    }
+    const plaintext = decrypt(encryptionKey, parsed)
+    let record: unknown
+    try {
+      record = plaintext === undefined ? undefined : JSON.parse(plaintext)
+    } catch {
+      record = undefined
+    }
+    if (typeof record !== 'object' || record === null) {
+      result.problem = { kind: 'unauthentic', message: `does not authenticate (writer ${parsed.w}, seq ${parsed.s}): the line was edited, or forged` }
+      return result
+    }
+    if ('$' in record) result.control = record as ControlRecord
+    else result.event = record as AuditEvent
+    return result
+  }
+
+  get keyring(): Keyring {
+    return this.#keyring
+  }
+}
+
+/** Every line of a file, decoded, in file order. Lines that cannot be read carry `problem`. */
+export async function* readAuditLog(file: string, options: ReadOptions = {}): AsyncGenerator<DecodedLine> {
+  const decoder = new LineDecoder(keyringFor(options))
+  for await (const raw of readTextLines(file)) yield decoder.decode(file, raw)
+}
+
+export interface AuditLogEntry {
+  file: string
+  line: number
+  writer: string
+  seq: number
+  event: AuditEvent
+}
+
+/** The events of a file (in file order) and the lines that could not be read. Loads the whole file. */
+export async function readAuditEvents(
+  file: string,
+  options: ReadOptions = {},
+): Promise<{ events: AuditLogEntry[]; controls: DecodedLine[]; problems: DecodedLine[] }> {
+  const events: AuditLogEntry[] = []
+  const controls: DecodedLine[] = []
+  const problems: DecodedLine[] = []
+  for await (const decoded of readAuditLog(file, options)) {
+    if (decoded.event) events.push({ file, line: decoded.line, writer: decoded.writer!, seq: decoded.seq!, event: decoded.event })
+    else if (decoded.control) controls.push(decoded)
+    else problems.push(decoded)
+  }
+  return { events, controls, problems }
+}

@@ -1,0 +1,475 @@
+// fileSink: the LogSink that appends encrypted, chained lines to a file.
+//
+// write() runs on the request path: it clips the client's fields, serializes the event and enqueues
+// it; it never touches the disk and never throws. A drain, scheduled with setImmediate, encrypts what
+// is queued and appends it with ONE write() of whole lines on an O_APPEND descriptor, so lines from
+// several processes never interleave. Before each batch the path is stat'ed: when its inode changed
+// (logrotate moved it) the current segment is closed in the old file and a new one starts in the new
+// file. Each file segment is its own writer with its own id and chain.
+
+import { closeSync, constants, fdatasync, fstatSync, mkdirSync, openSync, readSync, renameSync, statSync, write, writeSync } from 'node:fs'
+import { hostname } from 'node:os'
+import { dirname, join } from 'node:path'
+import { parseDuration, type AuditEvent, type LogSink } from '@sesame/core'
+import { ChainWriter, type ControlRecord } from './chain.js'
+import { AuditConfigError, AuditWriteFailed } from './errors.js'
+import { resolveKeyring, type KeyInput, type Keyring } from './keys.js'
+import { BoundedQueue, DropCounter } from './queue.js'
+import { applyRetention, rotatedName, shouldRotate, type RotationPolicy } from './rotation.js'
+import { clipEvent } from './sanitize.js'
+
+export type OverflowPolicy = 'drop' | 'block'
+
+export interface FileSinkOptions {
+  /** The log file. Its directory is created (mode 0700) when missing. */
+  path: string
+  /** Key(s): 32 bytes, or base64url/hex text. The first writes; all are accepted for reading. */
+  key?: KeyInput | KeyInput[]
+  /** Key file used when neither `key` nor SESAME_AUDIT_KEY is set; created (0600) when missing. Default `<dir of path>/.sesame-audit/key`. */
+  keyFile?: string
+  /** Queue bound in events. Default 10_000. */
+  maxQueueEvents?: number
+  /** Queue bound in bytes of serialized events. Default 8 MiB. */
+  maxQueueBytes?: number
+  /** What write() does when the queue is full. Default 'drop'. */
+  overflow?: OverflowPolicy
+  /** Largest single append. Default 512 KiB. */
+  maxBatchBytes?: number
+  /** Rotate when the file reaches this size. Default 64 MiB; 0 never. */
+  maxFileBytes?: number
+  /** Rotate when the file is this old (ms or '1d'). Default '1d'; 0 never. */
+  maxFileAge?: number | string
+  /** Delete rotated files older than this (ms or '90d'). Default '90d'; 0 keeps them forever. */
+  retention?: number | string
+  /** Longest kept value of a client-derived field (user agent, path, user id...). Default 512. */
+  maxFieldLength?: number
+  /** fdatasync after every batch instead of only on flush()/close(). Default false. */
+  syncEveryBatch?: boolean
+  /** Wait before retrying after a failed write (ms or '1s'). Default 1000. */
+  retryDelay?: number | string
+  /** Where write, rotation and retention failures go. Default: one line on console.error. */
+  onError?: (error: unknown) => void
+  /** Clock for rotation and retention (tests). Default Date.now. */
+  now?: () => number
+}
+
+export interface FileSinkStats {
+  /** Events accepted into the queue. */
+  accepted: number
+  /** Events on disk (write() returned). */
+  written: number
+  /** Events refused because the queue was full. */
+  dropped: number
+  queuedEvents: number
+  queuedBytes: number
+  /** Writer id of the current segment (undefined before the first line). */
+  writer: string | undefined
+}
+
+export interface FileSink extends LogSink {
+  readonly path: string
+  /** Id of the key new lines are written with (safe to print). */
+  readonly keyId: string
+  stats(): FileSinkStats
+}
+
+const MiB = 1024 * 1024
+
+function duration(value: number | string | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback
+  const ms = parseDuration(value)
+  if (ms === undefined) throw new AuditConfigError(`${name} must be milliseconds or a duration like '1d' (got ${JSON.stringify(value)}).`)
+  return ms
+}
+
+function positive(value: number | undefined, fallback: number, name: string, allowZero = false): number {
+  if (value === undefined) return fallback
+  if (!Number.isSafeInteger(value) || value < 0 || (!allowZero && value === 0)) {
+    throw new AuditConfigError(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer (got ${String(value)}).`)
+  }
+  return value
+}
+
+function defaultOnError(error: unknown): void {
+  const message = error instanceof Error ? error.message : String(error)
+  console.error(message.startsWith('sesame') ? message : `sesame audit-log: ${message}`)
+}
+
+export function fileSink(options: FileSinkOptions): FileSink {
+  return new FileAuditSink(options)
+}
+
+interface Batch {
+  bytes: Buffer
+  /** Queued events in the batch (control records not counted). */
+  events: number
+}
+
+interface FlushWaiter {
+  upTo: number
+  resolve: () => void
+  reject: (error: unknown) => void
+}
+
+class FileAuditSink implements FileSink {
+  readonly path: string
+  readonly keyId: string
+  readonly #keyring: Keyring
+  readonly #queue: BoundedQueue
+  readonly #dropped = new DropCounter()
+  readonly #overflow: OverflowPolicy
+  readonly #maxBatchBytes: number
+  readonly #maxFieldLength: number
+  readonly #rotation: RotationPolicy
+  readonly #retentionMs: number
+  readonly #retryDelayMs: number
+  readonly #syncEveryBatch: boolean
+  readonly #onError: (error: unknown) => void
+  readonly #now: () => number
+
+  #fd: number | undefined
+  #inode = 0
+  #device = 0
+  #fileStartedAt = 0
+  #chain: ChainWriter | undefined
+  #previousSegment: { writer: string; seq: number; reason: string } | undefined
+  /** Text to put before the next batch: a newline ending a torn line, and the segment's open record. */
+  #header = ''
+
+  #accepted = 0
+  #written = 0
+  #droppedTotal = 0
+  /** Encoded but not yet (fully) written: retried before anything else, so the chain stays in order. */
+  #pending: Batch | undefined
+  #writing = false
+  #scheduled = false
+  #retryTimer: NodeJS.Timeout | undefined
+  #waiters: FlushWaiter[] = []
+  #maintenance: Promise<void> = Promise.resolve()
+  #closing = false
+  #closed = false
+  #reportedWriteAfterClose = false
+
+  constructor(options: FileSinkOptions) {
+    if (!options || typeof options.path !== 'string' || options.path === '') throw new AuditConfigError('fileSink needs { path }.')
+    this.path = options.path
+    this.#overflow = options.overflow ?? 'drop'
+    if (this.#overflow !== 'drop' && this.#overflow !== 'block') throw new AuditConfigError(`overflow must be 'drop' or 'block' (got ${JSON.stringify(options.overflow)}).`)
+    this.#queue = new BoundedQueue(positive(options.maxQueueEvents, 10_000, 'maxQueueEvents'), positive(options.maxQueueBytes, 8 * MiB, 'maxQueueBytes'))
+    this.#maxBatchBytes = positive(options.maxBatchBytes, 512 * 1024, 'maxBatchBytes')
+    this.#maxFieldLength = positive(options.maxFieldLength, 512, 'maxFieldLength')
+    this.#rotation = {
+      maxFileBytes: positive(options.maxFileBytes, 64 * MiB, 'maxFileBytes', true),
+      maxFileAgeMs: duration(options.maxFileAge, 86_400_000, 'maxFileAge'),
+    }
+    this.#retentionMs = duration(options.retention, 90 * 86_400_000, 'retention')
+    this.#retryDelayMs = duration(options.retryDelay, 1000, 'retryDelay')
+    this.#syncEveryBatch = options.syncEveryBatch ?? false
+    this.#onError = options.onError ?? defaultOnError
+    this.#now = options.now ?? Date.now
+    this.#keyring = resolveKeyring({
+      key: options.key,
+      env: process.env.SESAME_AUDIT_KEY,
+      keyFile: options.keyFile ?? join(dirname(this.path), '.sesame-audit', 'key'),
+      create: true,
+    })
+    this.keyId = this.#keyring.current.id
+    // Open now so that a wrong path or permission fails at start-up, not in the first request.
+    this.#open()
+    this.#runRetention()
+  }
+
+  write(event: AuditEvent): void {
+    try {
+      if (this.#closing) {
+        if (!this.#reportedWriteAfterClose) {
+          this.#reportedWriteAfterClose = true
+          this.#onError(new AuditConfigError(`an event was written to the audit sink for ${this.path} after close(); it was not logged.`))
+        }
+        return
+      }
+      const json = JSON.stringify(clipEvent(event, this.#maxFieldLength))
+      if (!this.#queue.hasRoom(json.length)) {
+        // 'block': the caller waits for the disk here rather than lose the event.
+        if (this.#overflow === 'block' && !this.#writing) this.#drainNow()
+        if (!this.#queue.hasRoom(json.length)) {
+          this.#dropped.record(new Date(this.#now()).toISOString(), 'queue_full')
+          this.#droppedTotal++
+          return
+        }
+      }
+      this.#queue.push(json)
+      this.#accepted++
+      this.#schedule()
+    } catch (error) {
+      this.#onError(error)
+    }
+  }
+
+  flush(): Promise<void> {
+    const upTo = this.#accepted
+    const settled = new Promise<void>((resolve, reject) => {
+      if (this.#written >= upTo && this.#dropped.count === 0 && !this.#pending) resolve()
+      else {
+        this.#waiters.push({ upTo, resolve, reject })
+        this.#schedule()
+      }
+    })
+    return settled.then(() => this.#maintenance).then(() => this.#sync())
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closing = true
+    try {
+      await this.flush()
+    } finally {
+      this.#closed = true
+      clearTimeout(this.#retryTimer)
+      this.#retryTimer = undefined
+      const fd = this.#fd
+      this.#fd = undefined
+      if (fd !== undefined) {
+        try {
+          if (this.#chain) writeAll(fd, Buffer.from(this.#closeLine('closed')))
+          await syncFd(fd)
+        } catch (error) {
+          this.#onError(new AuditWriteFailed(this.path, 'closing', { cause: error }))
+        } finally {
+          closeSync(fd)
+        }
+      }
+      await this.#maintenance
+    }
+  }
+
+  stats(): FileSinkStats {
+    return {
+      accepted: this.#accepted,
+      written: this.#written,
+      dropped: this.#droppedTotal,
+      queuedEvents: this.#queue.length,
+      queuedBytes: this.#queue.bytes,
+      writer: this.#chain?.writer,
+    }
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#writing || this.#retryTimer || this.#closed) return
+    this.#scheduled = true
+    setImmediate(() => {
+      this.#scheduled = false
+      this.#drain()
+    })
+  }
+
+  /** Write everything queued synchronously ('block' overflow). */
+  #drainNow(): void {
+    while (!this.#writing && !this.#retryTimer && (this.#pending || this.#queue.length > 0)) {
+      const batch = this.#nextBatch()
+      if (!batch) return
+      try {
+        writeAll(this.#fd!, batch.bytes)
+        this.#markWritten(batch)
+      } catch (error) {
+        this.#failed(error)
+      }
+    }
+  }
+
+  #drain(): void {
+    if (this.#writing || this.#retryTimer || this.#closed) return
+    if (this.#overflow === 'block') {
+      this.#drainNow()
+      this.#settleWaiters()
+      return
+    }
+    const batch = this.#nextBatch()
+    if (!batch) {
+      this.#settleWaiters()
+      return
+    }
+    this.#writing = true
+    writeAllAsync(this.#fd!, batch.bytes, (error) => {
+      this.#writing = false
+      if (error) this.#failed(error)
+      else this.#markWritten(batch)
+      this.#settleWaiters()
+      if (this.#pending || this.#queue.length > 0 || this.#dropped.count > 0) this.#schedule()
+    })
+  }
+
+  /** The batch to write next: the one that failed before, else a new one from the queue. */
+  #nextBatch(): Batch | undefined {
+    if (this.#pending) return this.#pending
+    if (this.#queue.length === 0 && this.#dropped.count === 0) return undefined
+    try {
+      this.#checkFile()
+    } catch (error) {
+      this.#failed(error)
+      return undefined
+    }
+    const chain = this.#chain ?? this.#startSegment()
+    const dropped = this.#dropped.take()
+    let text = this.#header
+    this.#header = ''
+    if (dropped) text += chain.line(JSON.stringify({ $: 'dropped', at: new Date(this.#now()).toISOString(), ...dropped } satisfies ControlRecord))
+    const events = this.#queue.take(this.#maxBatchBytes)
+    for (const json of events) text += chain.line(json)
+    this.#pending = { bytes: Buffer.from(text), events: events.length }
+    return this.#pending
+  }
+
+  #markWritten(batch: Batch): void {
+    this.#pending = undefined
+    this.#written += batch.events
+    if (this.#syncEveryBatch && this.#fd !== undefined) fdatasyncQuiet(this.#fd)
+  }
+
+  #failed(error: unknown): void {
+    this.#onError(error instanceof AuditWriteFailed ? error : new AuditWriteFailed(this.path, 'appending to', { cause: error }))
+    const waiters = this.#waiters
+    this.#waiters = []
+    for (const waiter of waiters) waiter.reject(new AuditWriteFailed(this.path, 'flushing', { cause: error }))
+    if (!this.#closing) {
+      this.#retryTimer = setTimeout(() => {
+        this.#retryTimer = undefined
+        this.#schedule()
+      }, this.#retryDelayMs)
+      this.#retryTimer.unref()
+    }
+  }
+
+  #settleWaiters(): void {
+    if (this.#waiters.length === 0) return
+    const idle = !this.#pending && this.#dropped.count === 0
+    this.#waiters = this.#waiters.filter((waiter) => {
+      if (idle && this.#written >= waiter.upTo) {
+        waiter.resolve()
+        return false
+      }
+      return true
+    })
+  }
+
+  async #sync(): Promise<void> {
+    if (this.#fd !== undefined) await syncFd(this.#fd)
+  }
+
+  /** Open `path` for appending; remember its inode to notice when it is moved away. */
+  #open(): void {
+    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 })
+    const fd = openSync(this.path, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT, 0o600)
+    const info = fstatSync(fd)
+    this.#fd = fd
+    this.#inode = info.ino
+    this.#device = info.dev
+    this.#fileStartedAt = info.size === 0 ? this.#now() : info.birthtimeMs || info.ctimeMs
+    // A crash mid-write may have left a torn last line: start on a fresh line so ours stay whole.
+    if (info.size > 0) {
+      const last = Buffer.alloc(1)
+      readSync(fd, last, 0, 1, info.size - 1)
+      if (last[0] !== 0x0a) this.#header = '\n'
+    }
+  }
+
+  #startSegment(): ChainWriter {
+    const chain = new ChainWriter(this.#keyring.current)
+    this.#chain = chain
+    const open: ControlRecord = { $: 'open', at: new Date(this.#now()).toISOString(), pid: process.pid, host: hostname() }
+    if (this.#previousSegment) open.previous = this.#previousSegment
+    this.#header += chain.line(JSON.stringify(open))
+    return chain
+  }
+
+  #closeLine(reason: string): string {
+    const chain = this.#chain!
+    const lines = chain.seq + 1
+    const line = chain.line(JSON.stringify({ $: 'close', at: new Date(this.#now()).toISOString(), reason, lines } satisfies ControlRecord))
+    this.#previousSegment = { writer: chain.writer, seq: chain.seq - 1, reason }
+    this.#chain = undefined
+    return line
+  }
+
+  /** Before a batch: follow an external rotation, or rotate ourselves when the file is too big or old. */
+  #checkFile(): void {
+    if (this.#fd === undefined) {
+      this.#open()
+      return
+    }
+    let info: ReturnType<typeof statSync> | undefined
+    try {
+      info = statSync(this.path)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+    }
+    if (!info || info.ino !== this.#inode || info.dev !== this.#device) {
+      this.#reopen('path replaced (moved or deleted)')
+      return
+    }
+    const now = this.#now()
+    if (shouldRotate(this.#rotation, Number(info.size), this.#fileStartedAt, now)) {
+      const target = rotatedName(this.path, now)
+      this.#endSegmentInCurrentFile('rotated')
+      try {
+        renameSync(this.path, target)
+      } catch (error) {
+        // Another process rotated it first (ENOENT): then the path is already a new file.
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.#onError(new AuditWriteFailed(this.path, 'rotating', { cause: error }))
+      }
+      this.#reopenAfterEnd()
+      this.#runRetention()
+    }
+  }
+
+  #reopen(reason: string): void {
+    this.#endSegmentInCurrentFile(reason)
+    this.#reopenAfterEnd()
+  }
+
+  #endSegmentInCurrentFile(reason: string): void {
+    const fd = this.#fd!
+    if (this.#chain) writeAll(fd, Buffer.from(this.#header + this.#closeLine(reason)))
+    this.#header = ''
+  }
+
+  #reopenAfterEnd(): void {
+    const fd = this.#fd!
+    this.#fd = undefined
+    closeSync(fd)
+    this.#open()
+  }
+
+  #runRetention(): void {
+    const now = this.#now()
+    this.#maintenance = this.#maintenance
+      .then(() => applyRetention(this.path, this.#retentionMs, now))
+      .then(
+        () => undefined,
+        (error: unknown) => this.#onError(new AuditWriteFailed(this.path, 'deleting old rotated files of', { cause: error })),
+      )
+  }
+}
+
+/** One write() call for the whole buffer; loop only on a short write (rare: disk full, signals). */
+function writeAll(fd: number, bytes: Buffer): void {
+  let offset = 0
+  while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset)
+}
+
+function writeAllAsync(fd: number, bytes: Buffer, done: (error: Error | null) => void, offset = 0): void {
+  write(fd, bytes, offset, bytes.length - offset, null, (error, written) => {
+    if (error) return done(error)
+    if (offset + written < bytes.length) return writeAllAsync(fd, bytes, done, offset + written)
+    done(null)
+  })
+}
+
+function syncFd(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fdatasync(fd, (error) => (error ? reject(error) : resolve())))
+}
+
+function fdatasyncQuiet(fd: number): void {
+  fdatasync(fd, () => undefined)
+}
+
