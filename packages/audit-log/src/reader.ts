@@ -3,6 +3,8 @@
 // time, so `tail` and `query` can stream files of any size.
 
 import { createReadStream } from 'node:fs'
+import { open, stat } from 'node:fs/promises'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { AuditEvent } from '@sesame/core'
 import type { ControlRecord } from './chain.js'
 import { decrypt, parseLine, writerKey, writerOfFragment } from './format.js'
@@ -155,4 +157,55 @@ export async function readAuditEvents(
     else problems.push(decoded)
   }
   return { events, controls, problems }
+}
+
+export type FollowItem = RawTextLine | { caughtUp: true } | { rotated: true }
+
+/**
+ * Lines of a file as they are appended (`tail -f`). Yields `{ caughtUp }` each time the end is
+ * reached, and `{ rotated }` when the path now names a new file (moved by logrotate or by the sink's
+ * own rotation) after the old one was read to its end. A last line without its newline is held back
+ * until it is completed, because the writer may be in the middle of it.
+ */
+export async function* followTextLines(file: string, options: { signal?: AbortSignal; intervalMs?: number } = {}): AsyncGenerator<FollowItem> {
+  const intervalMs = options.intervalMs ?? 250
+  const buffer = Buffer.alloc(1024 * 1024)
+  let handle = await open(file, 'r')
+  let inode = (await handle.stat()).ino
+  let position = 0
+  let line = 0
+  let rest: Buffer = Buffer.alloc(0)
+  try {
+    while (!options.signal?.aborted) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, position)
+      if (bytesRead > 0) {
+        position += bytesRead
+        const data = rest.length > 0 ? Buffer.concat([rest, buffer.subarray(0, bytesRead)]) : buffer.subarray(0, bytesRead)
+        let from = 0
+        for (let end = data.indexOf(0x0a); end !== -1; end = data.indexOf(0x0a, from)) {
+          line++
+          if (end > from) yield { line, text: data.toString('utf8', from, end), complete: true }
+          from = end + 1
+        }
+        rest = Buffer.from(data.subarray(from))
+        continue
+      }
+      yield { caughtUp: true }
+      const current = await stat(file).catch(() => undefined)
+      if (current && current.ino !== inode) {
+        if (rest.length > 0) yield { line: line + 1, text: rest.toString('utf8'), complete: false }
+        await handle.close()
+        handle = await open(file, 'r')
+        inode = (await handle.stat()).ino
+        position = 0
+        line = 0
+        rest = Buffer.alloc(0)
+        yield { rotated: true }
+        continue
+      }
+      await sleep(intervalMs, undefined, options.signal ? { signal: options.signal } : undefined).catch(() => undefined)
+    }
+  } finally {
+    await handle.close()
+  }
 }
