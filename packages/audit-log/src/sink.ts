@@ -54,9 +54,9 @@ export interface FileSinkOptions {
 }
 
 export interface FileSinkStats {
-  /** Events accepted into the queue. */
+  /** Records accepted into the queue (events, and the summaries of dropped events). */
   accepted: number
-  /** Events on disk (write() returned). */
+  /** Records on disk (the write() system call returned). */
   written: number
   /** Events refused because the queue was full. */
   dropped: number
@@ -101,7 +101,7 @@ export function fileSink(options: FileSinkOptions): FileSink {
 
 interface Batch {
   bytes: Buffer
-  /** Queued events in the batch (control records not counted). */
+  /** Queued records in the batch. */
   events: number
 }
 
@@ -198,6 +198,7 @@ class FileAuditSink implements FileSink {
           return
         }
       }
+      this.#admitDropSummary()
       this.#queue.push(json)
       this.#accepted++
       this.#schedule()
@@ -207,9 +208,11 @@ class FileAuditSink implements FileSink {
   }
 
   flush(): Promise<void> {
+    // Drops with no event after them yet: log their count now rather than wait for the next event.
+    if (!this.#closed) this.#admitDropSummary()
     const upTo = this.#accepted
     const settled = new Promise<void>((resolve, reject) => {
-      if (this.#written >= upTo && this.#dropped.count === 0 && !this.#pending) resolve()
+      if (this.#written >= upTo && !this.#pending) resolve()
       else {
         this.#waiters.push({ upTo, resolve, reject })
         this.#schedule()
@@ -295,14 +298,14 @@ class FileAuditSink implements FileSink {
       if (error) this.#failed(error)
       else this.#markWritten(batch)
       this.#settleWaiters()
-      if (this.#pending || this.#queue.length > 0 || this.#dropped.count > 0) this.#schedule()
+      if (this.#pending || this.#queue.length > 0) this.#schedule()
     })
   }
 
   /** The batch to write next: the one that failed before, else a new one from the queue. */
   #nextBatch(): Batch | undefined {
     if (this.#pending) return this.#pending
-    if (this.#queue.length === 0 && this.#dropped.count === 0) return undefined
+    if (this.#queue.length === 0) return undefined
     try {
       this.#checkFile()
     } catch (error) {
@@ -310,14 +313,24 @@ class FileAuditSink implements FileSink {
       return undefined
     }
     const chain = this.#chain ?? this.#startSegment()
-    const dropped = this.#dropped.take()
     let text = this.#header
     this.#header = ''
-    if (dropped) text += chain.line(JSON.stringify({ $: 'dropped', at: new Date(this.#now()).toISOString(), ...dropped } satisfies ControlRecord))
     const events = this.#queue.take(this.#maxBatchBytes)
     for (const json of events) text += chain.line(json)
     this.#pending = { bytes: Buffer.from(text), events: events.length }
     return this.#pending
+  }
+
+  /**
+   * After events were dropped, the first record to get into the queue again says how many and when,
+   * so the gap is visible at its place in the log.
+   */
+  #admitDropSummary(): void {
+    const dropped = this.#dropped.take()
+    if (!dropped) return
+    this.#queue.push(JSON.stringify({ $: 'dropped', at: new Date(this.#now()).toISOString(), ...dropped } satisfies ControlRecord))
+    this.#accepted++
+    this.#schedule()
   }
 
   #markWritten(batch: Batch): void {
@@ -342,7 +355,7 @@ class FileAuditSink implements FileSink {
 
   #settleWaiters(): void {
     if (this.#waiters.length === 0) return
-    const idle = !this.#pending && this.#dropped.count === 0
+    const idle = !this.#pending
     this.#waiters = this.#waiters.filter((waiter) => {
       if (idle && this.#written >= waiter.upTo) {
         waiter.resolve()
