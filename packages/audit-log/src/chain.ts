@@ -5,14 +5,14 @@
 
 import { createHmac } from 'node:crypto'
 import type { AuditKey } from './keys.js'
-import { encrypt, formatLine, newWriterId, writerKey } from './format.js'
+import { encrypt, formatLine, newWriterId, writeNonce, writerKey } from './format.js'
 
 export const MAC_BYTES = 16
 
 const NO_PREVIOUS = Buffer.alloc(0)
 
-export function chainMac(chainKey: Buffer, writer: string, seq: number, previous: Buffer | undefined, tag: Buffer): Buffer {
-  const position = Buffer.alloc(8)
+export function chainMac(chainKey: Buffer, writer: string, seq: number, previous: Buffer | undefined, tag: Buffer, scratch?: Buffer): Buffer {
+  const position = scratch ?? Buffer.alloc(8)
   position.writeUInt32BE(Math.floor(seq / 0x1_0000_0000), 0)
   position.writeUInt32BE(seq >>> 0, 4)
   return createHmac('sha256', chainKey)
@@ -37,6 +37,9 @@ export class ChainWriter {
   readonly #encryptionKey: Buffer
   #seq = 0
   #previous: Buffer | undefined
+  // Reused for every line: both are consumed before line() returns, and a busy writer makes many lines.
+  readonly #nonce = Buffer.alloc(12)
+  readonly #position = Buffer.alloc(8)
 
   constructor(key: AuditKey) {
     this.#key = key
@@ -51,8 +54,8 @@ export class ChainWriter {
   /** Encrypt and chain one JSON plaintext; returns the whole line including its newline. */
   line(plaintext: string): string {
     const seq = this.#seq++
-    const { ciphertext, tag } = encrypt(this.#encryptionKey, this.writer, seq, plaintext)
-    const mac = chainMac(this.#key.chainKey, this.writer, seq, this.#previous, tag)
+    const { ciphertext, tag } = encrypt(this.#encryptionKey, writeNonce(seq, this.#nonce), plaintext)
+    const mac = chainMac(this.#key.chainKey, this.writer, seq, this.#previous, tag, this.#position)
     this.#previous = mac
     return formatLine(this.writer, seq, this.#key.id, ciphertext, tag, mac)
   }

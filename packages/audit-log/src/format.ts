@@ -8,8 +8,8 @@
 // Each writer (one segment of one process's output) gets its own AES-256-GCM key, derived from the
 // audit key and the writer's random 96-bit id, and uses its sequence number as the nonce. So no nonce
 // repeats under a key, whatever the volume (random 96-bit nonces would be limited to ~2^32 lines per
-// key), and lines need not carry an IV. The writer id and sequence number are authenticated as
-// associated data: a line cannot be moved to another position or writer without failing to decrypt.
+// key), and lines need not carry an IV. Since the writer id picks the key and the sequence number is
+// the nonce, a line cannot be moved to another position or writer without failing to decrypt.
 
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto'
 import type { AuditKey } from './keys.js'
@@ -39,20 +39,18 @@ export function writerKey(key: AuditKey, writer: string): Buffer {
   return createHmac('sha256', key.encryptKey).update('writer:').update(writer).digest()
 }
 
-function nonce(seq: number): Buffer {
-  const iv = Buffer.alloc(12)
-  iv.writeUInt32BE(Math.floor(seq / 0x1_0000_0000), 4)
-  iv.writeUInt32BE(seq >>> 0, 8)
-  return iv
+/** The GCM nonce for a sequence number: 4 zero bytes, then the number as 64-bit big-endian. */
+export function writeNonce(seq: number, into: Buffer = Buffer.alloc(12)): Buffer {
+  into.writeUInt32BE(0, 0)
+  into.writeUInt32BE(Math.floor(seq / 0x1_0000_0000), 4)
+  into.writeUInt32BE(seq >>> 0, 8)
+  return into
 }
 
-function associatedData(writer: string, seq: number): Buffer {
-  return Buffer.from(`sesame-audit/v${FORMAT_VERSION}/${writer}/${seq}`)
-}
-
-export function encrypt(encryptionKey: Buffer, writer: string, seq: number, plaintext: string): { ciphertext: Buffer; tag: Buffer } {
-  const cipher = createCipheriv('aes-256-gcm', encryptionKey, nonce(seq))
-  cipher.setAAD(associatedData(writer, seq))
+// No associated data is needed to bind a line to its place: the writer id selects the key and the
+// sequence number is the nonce, so a line moved to another writer or position does not decrypt.
+export function encrypt(encryptionKey: Buffer, nonce: Buffer, plaintext: string): { ciphertext: Buffer; tag: Buffer } {
+  const cipher = createCipheriv('aes-256-gcm', encryptionKey, nonce)
   const first = cipher.update(plaintext, 'utf8')
   const last = cipher.final()
   return { ciphertext: last.length === 0 ? first : Buffer.concat([first, last]), tag: cipher.getAuthTag() }
@@ -61,8 +59,7 @@ export function encrypt(encryptionKey: Buffer, writer: string, seq: number, plai
 /** The plaintext, or undefined when the line does not authenticate (edited, or another key). */
 export function decrypt(encryptionKey: Buffer, raw: RawLine): string | undefined {
   try {
-    const decipher = createDecipheriv('aes-256-gcm', encryptionKey, nonce(raw.s))
-    decipher.setAAD(associatedData(raw.w, raw.s))
+    const decipher = createDecipheriv('aes-256-gcm', encryptionKey, writeNonce(raw.s))
     decipher.setAuthTag(Buffer.from(raw.t, 'base64url'))
     return Buffer.concat([decipher.update(Buffer.from(raw.c, 'base64url')), decipher.final()]).toString('utf8')
   } catch {

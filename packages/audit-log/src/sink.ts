@@ -33,7 +33,7 @@ export interface FileSinkOptions {
   maxQueueBytes?: number
   /** What write() does when the queue is full. Default 'drop'. */
   overflow?: OverflowPolicy
-  /** Largest single append. Default 512 KiB. */
+  /** Largest single append, and most encrypted per event-loop turn. Default 1 MiB. */
   maxBatchBytes?: number
   /** Rotate when the file reaches this size. Default 64 MiB; 0 never. */
   maxFileBytes?: number
@@ -102,8 +102,11 @@ export function fileSink(options: FileSinkOptions): FileSink {
 interface Batch {
   bytes: Buffer
   /** Queued records in the batch. */
-  events: number
+  records: number
 }
+
+/** Under constant load, pause encrypting ahead this often so the file can be checked for rotation. */
+const FILE_CHECK_INTERVAL_MS = 1000
 
 interface FlushWaiter {
   upTo: number
@@ -139,9 +142,13 @@ class FileAuditSink implements FileSink {
   #accepted = 0
   #written = 0
   #droppedTotal = 0
-  /** Encoded but not yet (fully) written: retried before anything else, so the chain stays in order. */
-  #pending: Batch | undefined
-  #writing = false
+  /** Encrypted and chained, waiting for the next append. */
+  #ready: { parts: string[]; bytes: number; records: number } = { parts: [], bytes: 0, records: 0 }
+  /** An append in progress (libuv pool). */
+  #inFlight: Batch | undefined
+  /** An append that failed: retried before anything else, so the chain stays in order. */
+  #failedBatch: Batch | undefined
+  #lastFileCheck = 0
   #scheduled = false
   #retryTimer: NodeJS.Timeout | undefined
   #waiters: FlushWaiter[] = []
@@ -156,7 +163,7 @@ class FileAuditSink implements FileSink {
     this.#overflow = options.overflow ?? 'drop'
     if (this.#overflow !== 'drop' && this.#overflow !== 'block') throw new AuditConfigError(`overflow must be 'drop' or 'block' (got ${JSON.stringify(options.overflow)}).`)
     this.#queue = new BoundedQueue(positive(options.maxQueueEvents, 10_000, 'maxQueueEvents'), positive(options.maxQueueBytes, 8 * MiB, 'maxQueueBytes'))
-    this.#maxBatchBytes = positive(options.maxBatchBytes, 512 * 1024, 'maxBatchBytes')
+    this.#maxBatchBytes = positive(options.maxBatchBytes, MiB, 'maxBatchBytes')
     this.#maxFieldLength = positive(options.maxFieldLength, 512, 'maxFieldLength')
     this.#rotation = {
       maxFileBytes: positive(options.maxFileBytes, 64 * MiB, 'maxFileBytes', true),
@@ -191,7 +198,7 @@ class FileAuditSink implements FileSink {
       const json = JSON.stringify(clipEvent(event, this.#maxFieldLength))
       if (!this.#queue.hasRoom(json.length)) {
         // 'block': the caller waits for the disk here rather than lose the event.
-        if (this.#overflow === 'block' && !this.#writing) this.#drainNow()
+        if (this.#overflow === 'block') this.#drainNow()
         if (!this.#queue.hasRoom(json.length)) {
           this.#dropped.record(new Date(this.#now()).toISOString(), 'queue_full')
           this.#droppedTotal++
@@ -212,7 +219,7 @@ class FileAuditSink implements FileSink {
     if (!this.#closed) this.#admitDropSummary()
     const upTo = this.#accepted
     const settled = new Promise<void>((resolve, reject) => {
-      if (this.#written >= upTo && !this.#pending) resolve()
+      if (this.#written >= upTo) resolve()
       else {
         this.#waiters.push({ upTo, resolve, reject })
         this.#schedule()
@@ -258,7 +265,7 @@ class FileAuditSink implements FileSink {
   }
 
   #schedule(): void {
-    if (this.#scheduled || this.#writing || this.#retryTimer || this.#closed) return
+    if (this.#scheduled || this.#retryTimer || this.#closed) return
     this.#scheduled = true
     setImmediate(() => {
       this.#scheduled = false
@@ -266,59 +273,95 @@ class FileAuditSink implements FileSink {
     })
   }
 
-  /** Write everything queued synchronously ('block' overflow). */
-  #drainNow(): void {
-    while (!this.#writing && !this.#retryTimer && (this.#pending || this.#queue.length > 0)) {
-      const batch = this.#nextBatch()
-      if (!batch) return
-      try {
-        writeAll(this.#fd!, batch.bytes)
-        this.#markWritten(batch)
-      } catch (error) {
-        this.#failed(error)
-      }
-    }
-  }
-
+  /**
+   * One step of the write-behind loop, run from setImmediate and after each write completes.
+   * Encryption happens on this thread, at most maxBatchBytes per turn, so a burst holds the event loop
+   * for a bounded time; while one append is in flight (on the libuv pool) the next batch is already
+   * being encrypted, up to maxBatchBytes ahead. The file is checked for rotation only at a
+   * quiet point (nothing encrypted but unwritten), because encrypted lines belong to the open segment.
+   */
   #drain(): void {
-    if (this.#writing || this.#retryTimer || this.#closed) return
+    if (this.#retryTimer || this.#closed) return
     if (this.#overflow === 'block') {
       this.#drainNow()
       this.#settleWaiters()
       return
     }
-    const batch = this.#nextBatch()
-    if (!batch) {
-      this.#settleWaiters()
-      return
+    if (!this.#inFlight) {
+      if (!this.#failedBatch && this.#ready.records === 0 && this.#queue.length > 0 && !this.#checkFileSafely()) return
+      if (!this.#failedBatch && this.#ready.records === 0) this.#encodeSlice()
+      const batch = this.#takeBatch()
+      if (!batch) {
+        this.#settleWaiters()
+        return
+      }
+      this.#startWrite(batch)
     }
-    this.#writing = true
+    // Encrypt ahead while the write is in flight, unless a file check is due: that needs the quiet point.
+    const checkDue = this.#now() - this.#lastFileCheck >= FILE_CHECK_INTERVAL_MS
+    if (this.#queue.length > 0 && this.#ready.bytes < this.#maxBatchBytes && !checkDue) {
+      this.#encodeSlice()
+      if (this.#queue.length > 0 && this.#ready.bytes < this.#maxBatchBytes) this.#schedule()
+    }
+  }
+
+  #startWrite(batch: Batch): void {
+    this.#inFlight = batch
     writeAllAsync(this.#fd!, batch.bytes, (error) => {
-      this.#writing = false
-      if (error) this.#failed(error)
+      this.#inFlight = undefined
+      if (error) this.#failed(batch, error)
       else this.#markWritten(batch)
       this.#settleWaiters()
-      if (this.#pending || this.#queue.length > 0) this.#schedule()
+      if (this.#failedBatch || this.#ready.records > 0 || this.#queue.length > 0) this.#schedule()
     })
   }
 
-  /** The batch to write next: the one that failed before, else a new one from the queue. */
-  #nextBatch(): Batch | undefined {
-    if (this.#pending) return this.#pending
-    if (this.#queue.length === 0) return undefined
+  /** Write everything queued synchronously ('block' overflow: the caller waits for the disk). */
+  #drainNow(): void {
+    while (!this.#retryTimer && (this.#failedBatch || this.#ready.records > 0 || this.#queue.length > 0)) {
+      if (!this.#failedBatch && this.#ready.records === 0 && !this.#checkFileSafely()) return
+      while (this.#queue.length > 0 && this.#ready.bytes < this.#maxBatchBytes) this.#encodeSlice()
+      const batch = this.#takeBatch()!
+      try {
+        writeAll(this.#fd!, batch.bytes)
+        this.#markWritten(batch)
+      } catch (error) {
+        this.#failed(batch, error)
+      }
+    }
+  }
+
+  #checkFileSafely(): boolean {
     try {
       this.#checkFile()
+      this.#lastFileCheck = this.#now()
+      return true
     } catch (error) {
-      this.#failed(error)
-      return undefined
+      this.#failed(undefined, error)
+      return false
     }
+  }
+
+  /** Encrypt and chain the oldest queued records into the ready text, up to maxBatchBytes ready. */
+  #encodeSlice(): void {
+    if (this.#queue.length === 0) return
     const chain = this.#chain ?? this.#startSegment()
     let text = this.#header
     this.#header = ''
-    const events = this.#queue.take(this.#maxBatchBytes)
-    for (const json of events) text += chain.line(json)
-    this.#pending = { bytes: Buffer.from(text), events: events.length }
-    return this.#pending
+    const records = this.#queue.take(Math.max(1, this.#maxBatchBytes - this.#ready.bytes))
+    for (const json of records) text += chain.line(json)
+    this.#ready.parts.push(text)
+    this.#ready.bytes += text.length
+    this.#ready.records += records.length
+  }
+
+  /** The next append: the one that failed before (so the chain stays in order), else what is ready. */
+  #takeBatch(): Batch | undefined {
+    if (this.#failedBatch) return this.#failedBatch
+    if (this.#ready.records === 0 && this.#ready.parts.length === 0) return undefined
+    const batch = { bytes: Buffer.from(this.#ready.parts.join('')), records: this.#ready.records }
+    this.#ready = { parts: [], bytes: 0, records: 0 }
+    return batch
   }
 
   /**
@@ -334,12 +377,13 @@ class FileAuditSink implements FileSink {
   }
 
   #markWritten(batch: Batch): void {
-    this.#pending = undefined
-    this.#written += batch.events
+    if (this.#failedBatch === batch) this.#failedBatch = undefined
+    this.#written += batch.records
     if (this.#syncEveryBatch && this.#fd !== undefined) fdatasyncQuiet(this.#fd)
   }
 
-  #failed(error: unknown): void {
+  #failed(batch: Batch | undefined, error: unknown): void {
+    if (batch) this.#failedBatch = batch
     this.#onError(error instanceof AuditWriteFailed ? error : new AuditWriteFailed(this.path, 'appending to', { cause: error }))
     const waiters = this.#waiters
     this.#waiters = []
@@ -355,9 +399,8 @@ class FileAuditSink implements FileSink {
 
   #settleWaiters(): void {
     if (this.#waiters.length === 0) return
-    const idle = !this.#pending
     this.#waiters = this.#waiters.filter((waiter) => {
-      if (idle && this.#written >= waiter.upTo) {
+      if (this.#written >= waiter.upTo) {
         waiter.resolve()
         return false
       }
