@@ -155,6 +155,7 @@ class FileAuditSink implements FileSink {
   #maintenance: Promise<void> = Promise.resolve()
   #closing = false
   #closed = false
+  #closePromise: Promise<void> | undefined
   #reportedWriteAfterClose = false
 
   constructor(options: FileSinkOptions) {
@@ -228,8 +229,13 @@ class FileAuditSink implements FileSink {
     return settled.then(() => this.#maintenance).then(() => this.#sync())
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return
+  close(): Promise<void> {
+    // Two close() calls (the app's shutdown hook and the engine's) share one closing.
+    this.#closePromise ??= this.#close()
+    return this.#closePromise
+  }
+
+  async #close(): Promise<void> {
     this.#closing = true
     try {
       await this.flush()
