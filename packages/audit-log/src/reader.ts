@@ -45,19 +45,34 @@ export interface RawTextLine {
   complete: boolean
 }
 
+/**
+ * Longest line a reader holds in memory. The sink writes far shorter lines (fields are clipped); a
+ * longer one was put there by someone else, and is reported by its start rather than loaded whole.
+ */
+export const MAX_LINE_CHARS = 4 * 1024 * 1024
+
 /** The lines of a file from a byte offset; empty lines are skipped but counted. */
 export async function* readTextLines(file: string, start = 0, firstLineNumber = 1): AsyncGenerator<RawTextLine> {
   let rest = ''
+  let oversized = false
   let line = firstLineNumber - 1
   for await (const chunk of createReadStream(file, { encoding: 'utf8', highWaterMark: 1024 * 1024, start })) {
     const text = rest + (chunk as string)
     let from = 0
     for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', from)) {
       line++
-      if (end > from) yield { line, text: text.slice(from, end), complete: true }
+      if (end > from || oversized) yield { line, text: oversized ? rest : text.slice(from, end), complete: true }
+      oversized = false
+      rest = ''
       from = end + 1
     }
+    if (oversized) continue
     rest = text.slice(from)
+    if (rest.length > MAX_LINE_CHARS) {
+      // Keep the start (it still names the writer) and drop the rest of this line as it streams by.
+      rest = rest.slice(0, 256)
+      oversized = true
+    }
   }
   if (rest.length > 0) yield { line: line + 1, text: rest, complete: false }
 }
@@ -175,6 +190,7 @@ export async function* followTextLines(file: string, options: { signal?: AbortSi
   let position = 0
   let line = 0
   let rest: Buffer = Buffer.alloc(0)
+  let oversized = false
   try {
     while (!options.signal?.aborted) {
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, position)
@@ -184,10 +200,16 @@ export async function* followTextLines(file: string, options: { signal?: AbortSi
         let from = 0
         for (let end = data.indexOf(0x0a); end !== -1; end = data.indexOf(0x0a, from)) {
           line++
-          if (end > from) yield { line, text: data.toString('utf8', from, end), complete: true }
+          if (end > from) yield { line, text: data.toString('utf8', from, oversized ? Math.min(end, from + 256) : end), complete: true }
+          oversized = false
           from = end + 1
         }
         rest = Buffer.from(data.subarray(from))
+        if (rest.length > MAX_LINE_CHARS) {
+          // As in readTextLines: keep the start of an absurdly long line, not all of it.
+          rest = rest.subarray(0, 256)
+          oversized = true
+        }
         continue
       }
       yield { caughtUp: true }

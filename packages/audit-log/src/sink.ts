@@ -281,9 +281,9 @@ class FileAuditSink implements FileSink {
 
   /**
    * One step of the write-behind loop, run from setImmediate and after each write completes.
-   * Encryption happens on this thread, at most maxBatchBytes per turn, so a burst holds the event loop
-   * for a bounded time; while one append is in flight (on the libuv pool) the next batch is already
-   * being encrypted, up to maxBatchBytes ahead. The file is checked for rotation only at a
+   * Encryption happens on this thread, at most about twice maxBatchBytes per turn (the batch to write
+   * and the one after it), so a burst holds the event loop for a bounded time; while one append is in
+   * flight (on the libuv pool) the next batch is already being encrypted. The file is checked for rotation only at a
    * quiet point (nothing encrypted but unwritten), because encrypted lines belong to the open segment.
    */
   #drain(): void {

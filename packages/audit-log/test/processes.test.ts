@@ -24,7 +24,7 @@ const range = (count: number) => Array.from({ length: count }, (_, i) => i)
 describe('several processes', () => {
   it('two processes appending 10,000 events each to one file: all 20,000 decrypt and both chains verify', async () => {
     const path = join(dir, 'audit.log')
-    const writers = ['a', 'b'].map((tag) => startWriter({ path, key: TEST_KEY, count: 10_000, tag, chunk: 100, pauseMs: 1, waitForGo: true }))
+    const writers = ['a', 'b'].map((tag) => startWriter({ path, key: TEST_KEY, count: 10_000, tag, chunk: 100, pauseMs: 2, waitForGo: true }))
     await waitFor(() => writers.every((writer) => writer.output().includes('ready')), 'both writers to open the file')
     for (const writer of writers) writer.stdin!.write('go\n')
     expect(await Promise.all(writers.map((writer) => writer.exited))).toEqual([0, 0])

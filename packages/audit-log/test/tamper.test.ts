@@ -116,6 +116,14 @@ describe('verify catches tampering at the right line', () => {
     ])
   })
 
+  it('insert: a 10 MB line is reported by line number without being loaded whole', async () => {
+    lines.splice(5, 0, `{"v":1,"w":"${'x'.repeat(10 * 1024 * 1024)}`)
+    save(lines)
+    const result = await verifyAuditLog(path, { key: TEST_KEY })
+    expect(where(result)).toEqual([[6, 'malformed']])
+    expect(result.verified).toBe(12)
+  })
+
   it('delete: one line from the middle', async () => {
     lines.splice(5, 1)
     save(lines)

@@ -75,7 +75,9 @@ export function ensureBuilt(): void {
     try {
       mkdirSync(lock)
     } catch {
-      if (waited > 600) throw new Error('timed out waiting for another test file to build audit-log')
+      // A lock left by a test run that was killed mid-build: nobody builds for two minutes.
+      if (Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 120_000) rmSync(lock, { recursive: true, force: true })
+      if (waited > 900) throw new Error('timed out waiting for another test file to build audit-log')
       execFileSync('sleep', ['0.2'])
       continue
     }
