@@ -15,7 +15,6 @@ import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:
 import type { AuditKey } from './keys.js'
 
 export const FORMAT_VERSION = 1
-export const TAG_BYTES = 16
 
 export interface RawLine {
   v: number

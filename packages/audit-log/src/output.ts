@@ -5,7 +5,7 @@ import type { AuditEvent } from '@sesame/core'
 import type { ControlRecord } from './chain.js'
 import type { DecodedLine } from './reader.js'
 import { terminalSafe, terminalSafeJson } from './sanitize.js'
-import type { VerifyProblem, VerifyResult } from './verify.js'
+import type { VerifyResult } from './verify.js'
 
 /** An event as shown: audit events, and the writer's "dropped" records as type audit.dropped. */
 export interface ShownEvent {
@@ -77,4 +77,3 @@ export function verifyJson(result: VerifyResult): string {
   return terminalSafeJson(result)
 }
 
-export type { VerifyProblem }

@@ -8,9 +8,16 @@ import type { AuditEvent } from '@sesame/core'
 /** Fields whose content a client or the app can choose. */
 const CLIPPED_FIELDS = ['userId', 'ip', 'userAgent', 'method', 'path', 'reason', 'operation', 'error', 'sessionRef', 'type', 'at'] as const
 
-/** Returns the event itself when nothing is too long (the common case costs no copy). */
+/**
+ * Returns the event itself when nothing is too long (the common case costs no copy). A `$` property is
+ * removed: in the log it marks the writer's own records (open, close, dropped).
+ */
 export function clipEvent(event: AuditEvent, maxLength: number): AuditEvent {
   let copy: Record<string, unknown> | undefined
+  if ('$' in event) {
+    copy = { ...event }
+    delete copy.$
+  }
   for (const field of CLIPPED_FIELDS) {
     const value = event[field]
     if (typeof value === 'string' && value.length > maxLength) {

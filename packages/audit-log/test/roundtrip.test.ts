@@ -58,6 +58,17 @@ describe('fileSink round trip', () => {
     expect(readFileSync(path).length).toBeLessThan(5000)
   })
 
+  it("cannot be made to write a fake control record: an event's `$` property is dropped", async () => {
+    const path = join(dir, 'audit.log')
+    const sink = fileSink({ path, key: TEST_KEY })
+    sink.write({ ...sampleEvents()[0]!, $: 'close' } as never)
+    sink.write(sampleEvents()[1]!)
+    await sink.close()
+    const { events } = await readAuditEvents(path, { key: TEST_KEY })
+    expect(events.map((entry) => entry.event)).toEqual([sampleEvents()[0], sampleEvents()[1]])
+    expect((await verifyAuditLog(path, { key: TEST_KEY })).ok).toBe(true)
+  })
+
   it('never throws from write(), even for an event that cannot be serialized', async () => {
     const errors: unknown[] = []
     const sink = fileSink({ path: join(dir, 'audit.log'), key: TEST_KEY, onError: (error) => errors.push(error) })
