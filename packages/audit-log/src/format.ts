@@ -1,8 +1,8 @@
 // The line format and its encryption.
 //
 // One line per record, JSON, fields in this order so that even a torn line names its writer:
-//   {"v":1,"w":"<writer id>","s":<seq>,"k":"<key id>","c":"<ciphertext>","t":"<GCM tag>","m":"<chain MAC>"}
-// c, t and m are base64url. The plaintext is the JSON of an AuditEvent, or of a control record
+//   {"v":1,"w":"<writer id>","s":<seq>,"k":"<key id>","c":"<ciphertext>","t":"<GCM tag>"}
+// c and t are base64url. The plaintext is the JSON of an AuditEvent, or of a control record
 // ({"$":"open"|"close"|"dropped",...}) that the writer adds itself.
 //
 // Each writer (one segment of one process's output) gets its own AES-256-GCM key, derived from the
@@ -10,6 +10,7 @@
 // repeats under a key, whatever the volume (random 96-bit nonces would be limited to ~2^32 lines per
 // key), and lines need not carry an IV. Since the writer id picks the key and the sequence number is
 // the nonce, a line cannot be moved to another position or writer without failing to decrypt.
+// The chain (chain.ts): each line's associated data is the tag of the line before it in its writer.
 
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto'
 import type { AuditKey } from './keys.js'
@@ -26,7 +27,6 @@ export interface RawLine {
   k: string
   c: string
   t: string
-  m: string
 }
 
 export function newWriterId(): string {
@@ -46,19 +46,23 @@ export function writeNonce(seq: number, into: Buffer = Buffer.alloc(12)): Buffer
   return into
 }
 
-// No associated data is needed to bind a line to its place: the writer id selects the key and the
-// sequence number is the nonce, so a line moved to another writer or position does not decrypt.
-export function encrypt(encryptionKey: Buffer, nonce: Buffer, plaintext: string): { ciphertext: Buffer; tag: Buffer } {
+/**
+ * Encrypt one record. `previousTag` (the tag of the writer's previous line; none for seq 0) is
+ * authenticated as associated data: that is what chains the line to the one before it.
+ */
+export function encrypt(encryptionKey: Buffer, nonce: Buffer, plaintext: string, previousTag: Buffer | undefined): { ciphertext: Buffer; tag: Buffer } {
   const cipher = createCipheriv('aes-256-gcm', encryptionKey, nonce)
+  if (previousTag) cipher.setAAD(previousTag)
   const first = cipher.update(plaintext, 'utf8')
   const last = cipher.final()
   return { ciphertext: last.length === 0 ? first : Buffer.concat([first, last]), tag: cipher.getAuthTag() }
 }
 
-/** The plaintext, or undefined when the line does not authenticate (edited, or another key). */
-export function decrypt(encryptionKey: Buffer, raw: RawLine): string | undefined {
+/** The plaintext, or undefined when the line does not authenticate against `previousTag`. */
+export function decrypt(encryptionKey: Buffer, raw: RawLine, previousTag: Buffer | undefined): string | undefined {
   try {
     const decipher = createDecipheriv('aes-256-gcm', encryptionKey, writeNonce(raw.s))
+    if (previousTag) decipher.setAAD(previousTag)
     decipher.setAuthTag(Buffer.from(raw.t, 'base64url'))
     return Buffer.concat([decipher.update(Buffer.from(raw.c, 'base64url')), decipher.final()]).toString('utf8')
   } catch {
@@ -66,14 +70,14 @@ export function decrypt(encryptionKey: Buffer, raw: RawLine): string | undefined
   }
 }
 
-export function formatLine(writer: string, seq: number, keyId: string, ciphertext: Buffer, tag: Buffer, mac: Buffer): string {
-  return `{"v":${FORMAT_VERSION},"w":"${writer}","s":${seq},"k":"${keyId}","c":"${ciphertext.toString('base64url')}","t":"${tag.toString('base64url')}","m":"${mac.toString('base64url')}"}\n`
+export function formatLine(writer: string, seq: number, keyId: string, ciphertext: Buffer, tag: Buffer): string {
+  return `{"v":${FORMAT_VERSION},"w":"${writer}","s":${seq},"k":"${keyId}","c":"${ciphertext.toString('base64url')}","t":"${tag.toString('base64url')}"}\n`
 }
 
 const WRITER = /^[A-Za-z0-9_-]{16}$/
 const KEY_ID = /^[A-Za-z0-9_-]{8}$/
 const B64URL = /^[A-Za-z0-9_-]*$/
-const MAC = /^[A-Za-z0-9_-]{22}$/
+const TAG = /^[A-Za-z0-9_-]{22}$/
 
 /** Parse one line (without its newline); undefined when it is not a well-formed line of this format. */
 export function parseLine(text: string): RawLine | undefined {
@@ -90,8 +94,7 @@ export function parseLine(text: string): RawLine | undefined {
   if (typeof raw.s !== 'number' || !Number.isSafeInteger(raw.s) || raw.s < 0) return undefined
   if (typeof raw.k !== 'string' || !KEY_ID.test(raw.k)) return undefined
   if (typeof raw.c !== 'string' || !B64URL.test(raw.c)) return undefined
-  if (typeof raw.t !== 'string' || !MAC.test(raw.t)) return undefined
-  if (typeof raw.m !== 'string' || !MAC.test(raw.m)) return undefined
+  if (typeof raw.t !== 'string' || !TAG.test(raw.t)) return undefined
   return raw as RawLine
 }
 

@@ -1,6 +1,6 @@
 // Audit keys: parsing, key ids, the keyring (first key writes, every key reads) and the key file.
-// A key is 32 random bytes. Two subkeys are derived from it under their own labels, so the bytes that
-// encrypt are never the bytes that chain. The key id is a hash of the key: it is written on every line
+// A key is 32 random bytes. The encryption subkey is derived from it under its own label, so the key
+// itself is never used directly and later uses can get their own subkeys. The key id is a hash of the key: it is written on every line
 // so a reader given several keys (rotation) picks the right one without trying them all.
 
 import { createHash, hkdfSync, randomBytes } from 'node:crypto'
@@ -15,8 +15,6 @@ export interface AuditKey {
   readonly id: string
   /** Subkey from which each writer's AES-256-GCM key is derived. */
   readonly encryptKey: Buffer
-  /** Subkey for the MAC that chains each line to the previous line of its writer. */
-  readonly chainKey: Buffer
 }
 
 export interface Keyring {
@@ -55,7 +53,7 @@ function subkey(material: Buffer, label: string): Buffer {
 
 export function deriveKey(material: Buffer): AuditKey {
   const id = createHash('sha256').update('sesame-audit/v1/key-id').update(material).digest().subarray(0, 6).toString('base64url')
-  return { id, encryptKey: subkey(material, 'encrypt'), chainKey: subkey(material, 'chain') }
+  return { id, encryptKey: subkey(material, 'encrypt') }
 }
 
 export function createKeyring(keys: Buffer[]): Keyring {

@@ -7,10 +7,10 @@ import { open, stat } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { AuditEvent } from '@sesame/core'
 import type { ControlRecord } from './chain.js'
-import { decrypt, parseLine, writerKey, writerOfFragment } from './format.js'
+import { decrypt, parseLine, writerKey, writerOfFragment, type RawLine } from './format.js'
 import { resolveKeyring, type KeyInput, type Keyring } from './keys.js'
 
-export type LineProblemKind = 'torn' | 'malformed' | 'unknown_key' | 'unauthentic'
+export type LineProblemKind = 'torn' | 'malformed' | 'unknown_key' | 'unauthentic' | 'unverifiable'
 
 export interface DecodedLine {
   file: string
@@ -20,9 +20,8 @@ export interface DecodedLine {
   writer?: string
   seq?: number
   keyId?: string
-  /** The line's GCM tag and chain MAC as written (for verify). */
+  /** The line's GCM tag as written. */
   tag?: string
-  mac?: string
   /** Decrypted content: an audit event, or a record the writer added (open, close, dropped). */
   event?: AuditEvent
   control?: ControlRecord
@@ -81,16 +80,28 @@ export function keyringFor(options: ReadOptions): Keyring {
   return options.keyring ?? resolveKeyring({ key: options.key, env: process.env.SESAME_AUDIT_KEY, keyFile: options.keyFile, create: false })
 }
 
-/** Decodes lines of one or more files, remembering each writer's AES key. */
+/** How many recent tags per writer the streaming reader keeps to check chain links out of order. */
+const RECENT_TAGS_PER_WRITER = 256
+
+/**
+ * Decodes lines of one or more files. `decode()` streams: a line is checked against the tag of its
+ * predecessor (seq - 1) among the recent lines of its writer. verify.ts does the complete check.
+ */
 export class LineDecoder {
   readonly #keyring: Keyring
   readonly #writerKeys = new Map<string, Buffer>()
+  readonly #recentTags = new Map<string, Map<number, Buffer>>()
 
   constructor(keyring: Keyring) {
     this.#keyring = keyring
   }
 
-  decode(file: string, raw: RawTextLine): DecodedLine {
+  get keyring(): Keyring {
+    return this.#keyring
+  }
+
+  /** Parse one line. Without `parsed`, the result carries the problem (torn or malformed). */
+  parse(file: string, raw: RawTextLine): { result: DecodedLine; parsed?: RawLine } {
     const result: DecodedLine = { file, line: raw.line }
     const parsed = parseLine(raw.text)
     if (!parsed) {
@@ -100,13 +111,20 @@ export class LineDecoder {
       result.problem = raw.complete
         ? { kind: 'malformed', message: `not a whole audit line${whose}: a writer crashed mid-write here, or the line was edited` }
         : { kind: 'torn', message: `torn last line${whose} with no newline: a writer crashed mid-write, or the file was truncated` }
-      return result
+      return { result }
     }
     result.writer = parsed.w
     result.seq = parsed.s
     result.keyId = parsed.k
     result.tag = parsed.t
-    result.mac = parsed.m
+    return { result, parsed }
+  }
+
+  /**
+   * Decrypt a parsed line given its predecessor's tag (undefined for seq 0; null when the predecessor
+   * is not available). Sets `event` or `control` on the result, or `problem`.
+   */
+  open(parsed: RawLine, previousTag: Buffer | undefined | null, result: DecodedLine): void {
     const key = this.#keyring.byId.get(parsed.k)
     if (!key) {
       const known = [...this.#keyring.byId.keys()].join(', ')
@@ -114,7 +132,14 @@ export class LineDecoder {
         kind: 'unknown_key',
         message: `written with key id ${parsed.k}, which is not among the keys given (${known}): pass the older key too, or the line was inserted by someone else`,
       }
-      return result
+      return
+    }
+    if (previousTag === null) {
+      result.problem = {
+        kind: 'unverifiable',
+        message: `cannot be authenticated: the line before it in writer ${parsed.w}'s chain (seq ${parsed.s - 1}) is missing or far away (lines deleted, moved or inserted); run verify on the whole file`,
+      }
+      return
     }
     const cacheKey = `${parsed.k}/${parsed.w}`
     let encryptionKey = this.#writerKeys.get(cacheKey)
@@ -123,7 +148,7 @@ export class LineDecoder {
       encryptionKey = writerKey(key, parsed.w)
       this.#writerKeys.set(cacheKey, encryptionKey)
     }
-    const plaintext = decrypt(encryptionKey, parsed)
+    const plaintext = decrypt(encryptionKey, parsed, previousTag)
     let record: unknown
     try {
       record = plaintext === undefined ? undefined : JSON.parse(plaintext)
@@ -131,16 +156,32 @@ export class LineDecoder {
       record = undefined
     }
     if (typeof record !== 'object' || record === null) {
-      result.problem = { kind: 'unauthentic', message: `does not authenticate (writer ${parsed.w}, seq ${parsed.s}): the line was edited, or forged` }
-      return result
+      result.problem = {
+        kind: 'unauthentic',
+        message: `does not authenticate (writer ${parsed.w}, seq ${parsed.s}): this line was edited or forged, or the tag of the line before it was edited`,
+      }
+      return
     }
     if ('$' in record) result.control = record as ControlRecord
     else result.event = record as AuditEvent
-    return result
   }
 
-  get keyring(): Keyring {
-    return this.#keyring
+  /** Parse and decrypt one line in a stream of lines. */
+  decode(file: string, raw: RawTextLine): DecodedLine {
+    const { result, parsed } = this.parse(file, raw)
+    if (!parsed) return result
+    let recent = this.#recentTags.get(parsed.w)
+    if (!recent) {
+      if (this.#recentTags.size > 10_000) this.#recentTags.clear()
+      this.#recentTags.set(parsed.w, (recent = new Map()))
+    }
+    const previousTag = parsed.s === 0 ? undefined : (recent.get(parsed.s - 1) ?? null)
+    if (!recent.has(parsed.s)) {
+      recent.set(parsed.s, Buffer.from(parsed.t, 'base64url'))
+      if (recent.size > RECENT_TAGS_PER_WRITER) recent.delete(recent.keys().next().value!)
+    }
+    this.open(parsed, previousTag, result)
+    return result
   }
 }
 

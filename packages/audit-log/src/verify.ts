@@ -1,16 +1,15 @@
-// verifyAuditLog: every line decrypts, and every writer's lines form one unbroken chain from its open
-// record (seq 0) to its close record, in file order. Each problem names the file and the line.
+// verifyAuditLog: every line decrypts after its predecessor, and every writer's lines form one
+// unbroken chain from its open record (seq 0) to its close record, in file order. Each problem names
+// the file and the line.
 //
 // What each tampering looks like here:
-//   edited line      -> 'unauthentic' on that line (GCM tag), or 'chain' when only its MAC was changed
-//   inserted line    -> 'unknown_key' / 'unauthentic' (forged), 'duplicate' (a copy), or a foreign writer
-//                       whose segment has no start ('missing') and no end ('unterminated')
+//   edited line      -> 'unauthentic' on that line (and on the next when its tag was edited)
+//   inserted line    -> 'unknown_key' / 'unauthentic' / 'unverifiable' (forged or foreign), 'duplicate' (a copy)
 //   reordered lines  -> 'out_of_order' on the lines that moved
 //   deleted lines    -> 'missing' on the next line of that writer
 //   truncated file   -> 'torn' (cut inside a line) and 'unterminated' (cut between lines)
 
-import { timingSafeEqual } from 'node:crypto'
-import { chainMac } from './chain.js'
+import type { RawLine } from './format.js'
 import { keyringFor, LineDecoder, readTextLines, type DecodedLine, type ReadOptions } from './reader.js'
 
 export type VerifyProblemKind =
@@ -18,7 +17,7 @@ export type VerifyProblemKind =
   | 'malformed'
   | 'unknown_key'
   | 'unauthentic'
-  | 'chain'
+  | 'unverifiable'
   | 'missing'
   | 'out_of_order'
   | 'duplicate'
@@ -58,11 +57,22 @@ export interface VerifyResult {
 interface ChainEntry {
   line: number
   seq: number
-  keyId: string
   tag: Buffer
-  mac: Buffer
-  authentic: boolean
+  /** true: decrypts after its predecessor; false: does not; undefined: no predecessor in the file. */
+  authentic: boolean | undefined
+  /** A problem was already reported for this line (unknown key). */
+  reported: boolean
   closes: boolean
+  /** The predecessor's tag this line authenticated against. */
+  previousTag?: Buffer
+  /** Waiting for its predecessor, which may come later in the file (reordered lines). */
+  waiting?: { parsed: RawLine; decoded: DecodedLine }
+}
+
+interface WriterLines {
+  entries: ChainEntry[]
+  /** The distinct tags of the lines holding each sequence number (more than one only when tampered). */
+  tags: Map<number, Buffer[]>
 }
 
 export async function verifyAuditLog(files: string | string[], options: VerifyOptions = {}): Promise<VerifyResult> {
@@ -76,37 +86,82 @@ export async function verifyAuditLog(files: string | string[], options: VerifyOp
 }
 
 async function verifyFile(file: string, decoder: LineDecoder, options: VerifyOptions, result: VerifyResult): Promise<void> {
-  const chains = new Map<string, ChainEntry[]>()
+  const writers = new Map<string, WriterLines>()
+  /** Try the line against each candidate predecessor tag (normally exactly one). */
+  const authenticate = (entry: ChainEntry, parsed: RawLine, decoded: DecodedLine, candidates: Array<Buffer | undefined>) => {
+    for (const previousTag of candidates) {
+      decoded.problem = undefined
+      decoder.open(parsed, previousTag, decoded)
+      const problem = decoded.problem as DecodedLine['problem']
+      if (problem?.kind === 'unknown_key') {
+        result.problems.push({ file, line: entry.line, kind: 'unknown_key', writer: parsed.w, message: problem.message })
+        entry.reported = true
+        entry.authentic = false
+        return
+      }
+      if (!problem) {
+        entry.authentic = true
+        if (previousTag) entry.previousTag = previousTag
+        entry.closes = decoded.control?.$ === 'close'
+        return
+      }
+    }
+    entry.authentic = false
+  }
+
   for await (const raw of readTextLines(file)) {
     result.lines++
-    const decoded: DecodedLine = decoder.decode(file, raw)
-    if (decoded.problem) {
-      result.problems.push({ file, line: decoded.line, kind: decoded.problem.kind, message: decoded.problem.message, ...(decoded.writer ? { writer: decoded.writer } : {}) })
+    const { result: decoded, parsed } = decoder.parse(file, raw)
+    if (!parsed) {
+      const problem = decoded.problem!
+      result.problems.push({ file, line: decoded.line, kind: problem.kind, message: problem.message, ...(decoded.writer ? { writer: decoded.writer } : {}) })
+      continue
     }
-    if (decoded.seq === undefined) continue
-    let entries = chains.get(decoded.writer!)
-    if (!entries) chains.set(decoded.writer!, (entries = []))
-    entries.push({
-      line: decoded.line,
-      seq: decoded.seq,
-      keyId: decoded.keyId!,
-      tag: Buffer.from(decoded.tag!, 'base64url'),
-      mac: Buffer.from(decoded.mac!, 'base64url'),
-      authentic: !decoded.problem,
-      closes: decoded.control?.$ === 'close',
-    })
+    let lines = writers.get(parsed.w)
+    if (!lines) writers.set(parsed.w, (lines = { entries: [], tags: new Map() }))
+    const entry: ChainEntry = { line: decoded.line, seq: parsed.s, tag: Buffer.from(parsed.t, 'base64url'), authentic: undefined, reported: false, closes: false }
+    const candidates = parsed.s === 0 ? [undefined] : lines.tags.get(parsed.s - 1)
+    const same = lines.tags.get(parsed.s)
+    if (!same) lines.tags.set(parsed.s, [entry.tag])
+    else if (!same.some((tag) => tag.equals(entry.tag))) same.push(entry.tag)
+    if (candidates) authenticate(entry, parsed, decoded, candidates)
+    else entry.waiting = { parsed, decoded }
+    lines.entries.push(entry)
   }
-  for (const [writer, entries] of chains) verifyChain(file, writer, entries, decoder, options, result)
+
+  for (const [writer, lines] of writers) {
+    for (const entry of lines.entries) {
+      if (!entry.waiting) continue
+      const { parsed, decoded } = entry.waiting
+      entry.waiting = undefined
+      const candidates = lines.tags.get(entry.seq - 1)
+      if (candidates) authenticate(entry, parsed, decoded, candidates)
+      else if (!decoder.keyring.byId.has(parsed.k)) authenticate(entry, parsed, decoded, [undefined])
+    }
+    verifyChain(file, writer, lines, options, result)
+  }
 }
 
-function verifyChain(file: string, writer: string, entries: ChainEntry[], decoder: LineDecoder, options: VerifyOptions, result: VerifyResult): void {
+function verifyChain(file: string, writer: string, lines: WriterLines, options: VerifyOptions, result: VerifyResult): void {
+  const { entries } = lines
   const report = (line: number, kind: VerifyProblemKind, message: string) => result.problems.push({ file, line, kind, writer, message })
-  // Where each sequence number first appears, to tell a moved line from a deleted one.
+  // A line whose predecessor is gone cannot be decrypted, but when the next line authenticates
+  // against its tag, that tag (and so the line) is genuine: only the line before it is missing.
+  const vouchedTags = new Map<number, Buffer[]>()
+  for (const entry of entries) {
+    if (entry.authentic && entry.previousTag) {
+      const list = vouchedTags.get(entry.seq - 1) ?? []
+      list.push(entry.previousTag)
+      vouchedTags.set(entry.seq - 1, list)
+    }
+  }
+  const genuine = (entry: ChainEntry) =>
+    entry.authentic === true || (entry.authentic === undefined && (vouchedTags.get(entry.seq)?.some((tag) => tag.equals(entry.tag)) ?? false))
+  // Where each sequence number first appears in a genuine line, to tell a moved line from a deleted one.
   const firstLineOfSeq = new Map<number, number>()
-  for (const entry of entries) if (!firstLineOfSeq.has(entry.seq)) firstLineOfSeq.set(entry.seq, entry.line)
+  for (const entry of entries) if (genuine(entry) && !firstLineOfSeq.has(entry.seq)) firstLineOfSeq.set(entry.seq, entry.line)
 
   let expected = 0
-  let previousMac: Buffer | undefined
   let previousLine: number | undefined
   let closedAt: number | undefined
   let verified = 0
@@ -115,11 +170,18 @@ function verifyChain(file: string, writer: string, entries: ChainEntry[], decode
       report(entry.line, 'after_close', `line of writer ${writer} (seq ${entry.seq}) after the writer closed its segment at line ${closedAt}: it was inserted or moved`)
       continue
     }
-    if (!entry.authentic) {
-      // Already reported. Step over it so that only this line is blamed, not its neighbours.
-      if (entry.seq === expected) {
+    if (!genuine(entry)) {
+      if (!entry.reported) {
+        if (entry.authentic === false) {
+          report(entry.line, 'unauthentic', `does not authenticate (writer ${writer}, seq ${entry.seq}): this line was edited or forged, or the tag of the line before it was edited`)
+        } else {
+          report(entry.line, 'unverifiable', `cannot be authenticated: no line of writer ${writer} holds seq ${entry.seq - 1}, the line before it in the chain: it was inserted, or the lines around it were deleted`)
+        }
+      }
+      // Step over an edited line in its place, so that only it is blamed and not the lines after it.
+      // (When a genuine line with this seq exists, this one was inserted: nothing to step over.)
+      if (entry.authentic === false && entry.seq === expected && !firstLineOfSeq.has(entry.seq)) {
         expected++
-        previousMac = entry.mac
         previousLine = entry.line
       }
       continue
@@ -130,12 +192,7 @@ function verifyChain(file: string, writer: string, entries: ChainEntry[], decode
       continue
     }
     if (entry.seq === expected) {
-      const chainKey = decoder.keyring.byId.get(entry.keyId)!.chainKey
-      const computed = chainMac(chainKey, writer, entry.seq, previousMac, entry.tag)
-      if (computed.length === entry.mac.length && timingSafeEqual(computed, entry.mac)) verified++
-      else report(entry.line, 'chain', `chain MAC of writer ${writer} seq ${entry.seq} does not match${previousLine ? ` the previous line (${previousLine})` : ''}: the line's MAC was edited`)
-      // Continue from the correct value so that a damaged MAC blames only its own line.
-      previousMac = computed
+      verified++
     } else if (entry.seq > expected) {
       const movedLine = firstLaterLine(firstLineOfSeq, expected, entry.seq - 1, entry.line)
       if (movedLine !== undefined) {
@@ -145,8 +202,6 @@ function verifyChain(file: string, writer: string, entries: ChainEntry[], decode
         const where = previousLine === undefined ? `at the start of the segment, before line ${entry.line}` : `between line ${previousLine} and line ${entry.line}`
         report(entry.line, 'missing', `${entry.seq - expected} line(s) of writer ${writer} (${range}) missing ${where}: deleted`)
       }
-      // The link to the line before cannot be checked; trust this line's MAC to check the ones after.
-      previousMac = entry.mac
     } else {
       report(entry.line, 'out_of_order', `seq ${entry.seq} of writer ${writer} appears after seq ${expected - 1}${previousLine ? ` (line ${previousLine})` : ''}: lines were reordered`)
       continue

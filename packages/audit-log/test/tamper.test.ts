@@ -47,12 +47,15 @@ describe('verify catches tampering at the right line', () => {
     expect(result.problems[0]!.file).toBe(path)
   })
 
-  it('edit: a changed chain MAC', async () => {
+  it("edit: a changed tag fails that line, and the next line's link to it", async () => {
     const line = JSON.parse(lines[6]!)
-    line.m = (line.m[0] === 'A' ? 'B' : 'A') + line.m.slice(1)
+    line.t = (line.t[0] === 'A' ? 'B' : 'A') + line.t.slice(1)
     lines[6] = JSON.stringify(line)
     save(lines)
-    expect(where(await verifyAuditLog(path, { key: TEST_KEY }))).toEqual([[7, 'chain']])
+    expect(where(await verifyAuditLog(path, { key: TEST_KEY }))).toEqual([
+      [7, 'unauthentic'],
+      [8, 'unauthentic'],
+    ])
   })
 
   it('reorder: two lines swapped', async () => {
@@ -89,8 +92,15 @@ describe('verify catches tampering at the right line', () => {
     forged.c = Buffer.from('{"type":"session.login","userId":"mallory"}').toString('base64url')
     lines.splice(3, 0, JSON.stringify(forged))
     save(lines)
-    const result = await verifyAuditLog(path, { key: TEST_KEY })
-    expect(where(result)).toEqual([[4, 'unauthentic']])
+    expect(where(await verifyAuditLog(path, { key: TEST_KEY }))).toEqual([[4, 'unverifiable']])
+  })
+
+  it('insert: a forged line posing as an existing one, placed before it', async () => {
+    const forged = JSON.parse(lines[3]!)
+    forged.c = Buffer.from('{"type":"session.login","userId":"mallory"}').toString('base64url')
+    lines.splice(3, 0, JSON.stringify(forged))
+    save(lines)
+    expect(where(await verifyAuditLog(path, { key: TEST_KEY }))).toEqual([[4, 'unauthentic']])
   })
 
   it('insert: a genuine line from another log written with another key', async () => {
@@ -109,9 +119,9 @@ describe('verify catches tampering at the right line', () => {
     save(lines)
     const result = await verifyAuditLog(path, { key: TEST_KEY })
     expect(result.ok).toBe(false)
-    // A segment that starts at seq 2 and never closes: its start is missing and so is its end.
+    // A segment that starts at seq 2 (so the line cannot be authenticated) and never closes.
     expect(where(result)).toEqual([
-      [4, 'missing'],
+      [4, 'unverifiable'],
       [4, 'unterminated'],
     ])
   })
@@ -130,6 +140,23 @@ describe('verify catches tampering at the right line', () => {
     const result = await verifyAuditLog(path, { key: TEST_KEY })
     expect(where(result)).toEqual([[6, 'missing']])
     expect(result.problems[0]!.message).toContain('between line 5 and line 6')
+  })
+
+  it('delete: two adjacent lines', async () => {
+    lines.splice(4, 2)
+    save(lines)
+    const result = await verifyAuditLog(path, { key: TEST_KEY })
+    expect(where(result)).toEqual([[5, 'missing']])
+    expect(result.problems[0]!.message).toContain('2 line(s)')
+  })
+
+  it('delete: the last event, so the close record has nothing before it', async () => {
+    lines.splice(10, 1)
+    save(lines)
+    expect(where(await verifyAuditLog(path, { key: TEST_KEY }))).toEqual([
+      [10, 'unterminated'],
+      [11, 'unverifiable'],
+    ])
   })
 
   it('delete: the first line', async () => {
