@@ -2,7 +2,7 @@
 import { readFileSync, renameSync, statSync, truncateSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { fileSink, readAuditEvents, verifyAuditLog } from '@sesame/audit-log'
+import { fileSink, readAuditEvents, rotatedFiles, verifyAuditLog } from '@sesame/audit-log'
 import { TEST_KEY, ensureBuilt, sampleEvents, startWriter, tempDir, waitFor } from './support/index.js'
 
 let dir: string
@@ -44,6 +44,26 @@ describe('several processes', () => {
     expect(result.writers).toHaveLength(2)
     expect(result.writers.every((writer) => writer.closed)).toBe(true)
     expect(result.verified).toBe(20_004)
+  })
+
+  it('two processes rotating the same file by size: no event lost, every file verifies', async () => {
+    const path = join(dir, 'audit.log')
+    const writers = ['a', 'b'].map((tag) =>
+      startWriter({ path, key: TEST_KEY, count: 5000, tag, chunk: 100, pauseMs: 1, waitForGo: true, sink: { maxFileBytes: 100_000 } }),
+    )
+    await waitFor(() => writers.every((writer) => writer.output().includes('ready')), 'both writers to open the file')
+    for (const writer of writers) writer.stdin!.write('go\n')
+    expect(await Promise.all(writers.map((writer) => writer.exited))).toEqual([0, 0])
+
+    const files = [...(await rotatedFiles(path)), path]
+    expect(files.length).toBeGreaterThan(5)
+    const all: Array<{ event: { path?: string } }> = []
+    for (const file of files) all.push(...(await readAuditEvents(file, { key: TEST_KEY })).events)
+    expect(indexesOf(all, 'a').sort((x, y) => x - y)).toEqual(range(5000))
+    expect(indexesOf(all, 'b').sort((x, y) => x - y)).toEqual(range(5000))
+    const result = await verifyAuditLog(files, { key: TEST_KEY })
+    expect(result.problems).toEqual([])
+    expect(result.writers.every((segment) => segment.closed)).toBe(true)
   })
 
   it('`mv` of the live file mid-stream loses no event: the writer finishes the old file and continues in a new one', async () => {
