@@ -107,6 +107,8 @@ interface Batch {
 
 /** Under constant load, pause encrypting ahead this often so the file can be checked for rotation. */
 const FILE_CHECK_INTERVAL_MS = 1000
+/** After a rotation failed (say, no permission to rename), wait this long before trying again. */
+const ROTATION_RETRY_MS = 60_000
 
 interface FlushWaiter {
   upTo: number
@@ -149,6 +151,7 @@ class FileAuditSink implements FileSink {
   /** An append that failed: retried before anything else, so the chain stays in order. */
   #failedBatch: Batch | undefined
   #lastFileCheck = 0
+  #rotationPausedUntil = 0
   #scheduled = false
   #retryTimer: NodeJS.Timeout | undefined
   #waiters: FlushWaiter[] = []
@@ -470,14 +473,18 @@ class FileAuditSink implements FileSink {
       return
     }
     const now = this.#now()
-    if (shouldRotate(this.#rotation, Number(info.size), this.#fileStartedAt, now)) {
+    if (now >= this.#rotationPausedUntil && shouldRotate(this.#rotation, Number(info.size), this.#fileStartedAt, now)) {
       const target = rotatedName(this.path, now)
       this.#endSegmentInCurrentFile('rotated')
       try {
         renameSync(this.path, target)
       } catch (error) {
-        // Another process rotated it first (ENOENT): then the path is already a new file.
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.#onError(new AuditWriteFailed(this.path, 'rotating', { cause: error }))
+        // Another process rotated it first (ENOENT): then the path is already a new file. Otherwise
+        // keep appending to this file and try again later, rather than at every batch.
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+          this.#rotationPausedUntil = now + ROTATION_RETRY_MS
+          this.#onError(new AuditWriteFailed(this.path, 'rotating', { cause: error }))
+        }
       }
       this.#reopenAfterEnd()
       this.#runRetention()
