@@ -12,6 +12,7 @@ import { fork, spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import os from 'node:os'
+import { basename } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { ROWS } from './rows.mjs'
@@ -48,11 +49,18 @@ rows: ${ROWS.map((row) => row.id).join(', ')}`)
   process.exit(0)
 }
 
+function rawResultsFile(reportFile) {
+  return `${here}results/${basename(reportFile, '.md')}.json`
+}
+
 if (args['report-only']) {
   // Re-render the report from the last run's raw results (after editing analysis.md or report.mjs).
-  const results = JSON.parse(readFileSync(`${here}results/latest.json`, 'utf8'))
-  const target = args.out ?? (results.settings.quick || results.partial ? `${here}results/benchmarks-quick.md` : `${repoRoot}docs/benchmarks.md`)
-  console.log(`wrote ${writeReport(results, target).map((file) => file.replace(repoRoot, '')).join(', ')} from test/bench/results/latest.json`)
+  // The raw results of a run are kept under results/ with the report's name: benchmarks.json for the
+  // full run behind docs/benchmarks.md, benchmarks-quick.json for quick or partial runs.
+  const target = args.out ?? (args.quick || args.rows || args.cases ? `${here}results/benchmarks-quick.md` : `${repoRoot}docs/benchmarks.md`)
+  const rawFile = rawResultsFile(target)
+  const results = JSON.parse(readFileSync(rawFile, 'utf8'))
+  console.log(`wrote ${writeReport(results, target).map((file) => file.replace(repoRoot, '')).join(', ')} from ${rawFile.replace(repoRoot, '')}`)
   process.exit(0)
 }
 
@@ -335,6 +343,7 @@ const results = {
   command: `pnpm bench${process.argv.slice(2).filter((arg) => arg !== '--').length ? ` ${process.argv.slice(2).filter((arg) => arg !== '--').join(' ')}` : ''}`,
 }
 mkdirSync(`${here}results`, { recursive: true })
-writeFileSync(`${here}results/latest.json`, `${JSON.stringify(results, null, 2)}\n`)
+const rawFile = rawResultsFile(outFile)
+writeFileSync(rawFile, `${JSON.stringify(results, null, 2)}\n`)
 const written = writeReport(results, outFile)
-console.log(`done in ${Math.round(results.durationSeconds)} s; wrote ${written.map((file) => file.replace(repoRoot, '')).join(', ')} and test/bench/results/latest.json`)
+console.log(`done in ${Math.round(results.durationSeconds)} s; wrote ${[...written, rawFile].map((file) => file.replace(repoRoot, '')).join(', ')}`)
