@@ -85,11 +85,12 @@ export function session(options: SessionOptions): SessionMiddleware {
 
     try {
       await next()
-    } catch (error) {
+    } catch (error: unknown) {
       // Whether this error is handled is decided upstream: commit when the response is written,
       // unless Koa's default error handler is the one writing it.
       const onerror = ctx.onerror
-      ctx.onerror = function (this: Context, err: Error | null) {
+      ctx.onerror = function (this: Context, err: Error) {
+        // Koa also calls onerror(null) when the response finishes normally.
         if (err != null) unhandledError = true
         return onerror.call(this, err)
       }
