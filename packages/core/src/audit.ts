@@ -68,8 +68,9 @@ export interface AuditOptions {
   /** Where a throwing hook or sink is reported. Default: one line on console.error (no ids in it). */
   onError?: (error: unknown, where: string) => void
   /**
-   * Coalesce `session.rejected` events from one client address: at most one event per client per
-   * interval, carrying `count`. Default '1m'; 0 turns it off.
+   * Coalesce `session.rejected` events from one client address and reason: the first is delivered at
+   * once, later ones within the interval are folded into one event carrying `count`, delivered when
+   * the next window opens or on flush(). Default '1m'; 0 turns it off.
    */
   coalesceRejected?: number | string
 }
@@ -164,7 +165,8 @@ export class Audit {
 
   /** Returns true when the event was folded into an open window for its client. */
   #coalesce(event: AuditEvent): boolean {
-    const key = event.ip ?? ''
+    // One window per client and reason, so a flood of one kind never hides a different attack.
+    const key = (event.ip ?? '') + ' ' + (event.reason ?? '')
     const now = Date.now()
     const window = this.#rejectedWindows.get(key)
     if (window && window.until > now) {

@@ -498,8 +498,8 @@ export class Engine implements SessionHost {
       this.#emitExpired(event.id, event.record, expiryReason(event.record, Date.now()) ?? 'idle', undefined)
     } else if (event.type === 'evicted') {
       this.audit.emit('session.evicted', event.id, undefined, { reason: 'capacity', userId: event.record.userId })
-    } else if ((event as { type: string }).type === 'failover') {
-      this.audit.emit('store.failover', '', undefined, { reason: (event as { state?: string }).state })
+    } else if (event.type === 'failover') {
+      this.audit.emit('store.failover', 'store', undefined, { reason: event.state })
     }
   }
 

@@ -10,9 +10,19 @@ export interface HoldableResponse {
   flushHeaders?(): void
   getHeader(name: string): unknown
   setHeader(name: string, value: string | readonly string[]): unknown
+  removeHeader?(name: string): void
 }
 
 type Method = 'writeHead' | 'write' | 'end' | 'flushHeaders'
+const ABANDONED_HEADERS = ['content-type', 'content-length', 'content-encoding', 'content-disposition', 'location', 'etag', 'last-modified']
+
+function guardLateWrites(res: HoldableResponse, target: Record<Method, ((...args: unknown[]) => unknown) | undefined>): void {
+  const write = target.write!
+  const end = target.end!
+  const finished = () => (res as { writableEnded?: boolean }).writableEnded === true
+  ;(target as Record<string, unknown>).write = (...args: unknown[]) => (finished() ? false : write.apply(res, args))
+  ;(target as Record<string, unknown>).end = (...args: unknown[]) => (finished() ? res : end.apply(res, args))
+}
 const METHODS: readonly Method[] = ['writeHead', 'write', 'end', 'flushHeaders']
 
 /** Add one Set-Cookie value, keeping any the app set. */
@@ -58,6 +68,12 @@ export function holdResponse(
       (error: unknown) => {
         restore()
         queue = undefined
+        // The held response will never be sent: drop what describes it, so the error response that
+        // the framework builds next does not inherit its type, length or redirect target.
+        if (!res.headersSent) for (const name of ABANDONED_HEADERS) res.removeHeader?.(name)
+        // The handler may still be writing (a piped stream): once the error response has ended,
+        // its late writes are dropped instead of raising "write after end".
+        guardLateWrites(res, target)
         onError(error)
       },
     )

@@ -55,32 +55,32 @@ export class Session {
   static {
     const methods: Record<string, (this: Session, ...args: never[]) => unknown> = {
       /** New id, same data; the old id is gone from the store. Use on any privilege change. */
-      regenerate(this: Session) {
+      async regenerate(this: Session) {
         const current = writable(this, 'session.regenerate()')
         return current.host.regenerate(current)
       },
       /** Regenerate, bind the user for later events and listings, emit `session.login`. */
-      login(this: Session, userId: string) {
+      async login(this: Session, userId: string) {
         const current = writable(this, 'session.login()')
         return current.host.login(current, userId)
       },
       /** Destroy and emit `session.logout` with the user. */
-      logout(this: Session) {
+      async logout(this: Session) {
         const current = writable(this, 'session.logout()')
         return current.host.destroy(current, true)
       },
       /** Remove the session from the store; the response clears the cookie. */
-      destroy(this: Session) {
+      async destroy(this: Session) {
         const current = writable(this, 'session.destroy()')
         return current.host.destroy(current, false)
       },
       /** Write the changes now instead of at the end of the request. */
-      save(this: Session) {
+      async save(this: Session) {
         const current = writable(this, 'session.save()')
         return current.host.save(current)
       },
       /** Replace the data with what the store holds now. */
-      reload(this: Session) {
+      async reload(this: Session) {
         const current = state(this)
         return current.host.reload(current)
       },

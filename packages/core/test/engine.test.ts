@@ -1,0 +1,163 @@
+// The engine driven directly, as an adapter does: load(request) -> session -> commit().
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { createEngine, memoryStore, SessionReadOnly, type AuditEvent, type Engine, type MemoryStore } from '@sesame/core'
+
+const secret = 'engine-test-secret-0123456789-abcdefgh'
+const request = (cookie?: string, extra: object = {}) => ({ cookie, encrypted: false, remoteAddress: '198.51.100.7', userAgent: 'test-agent', method: 'GET', path: '/', ...extra })
+const valueOf = (setCookie: string | undefined) => setCookie?.split(';', 1)[0]
+
+describe('engine', () => {
+  let store: MemoryStore
+  let engine: Engine
+  let events: AuditEvent[]
+  const make = (options: object = {}) => {
+    events = []
+    store = memoryStore()
+    engine = createEngine({ secret, store, audit: { hooks: [(event) => void events.push(event)] }, ...options })
+    return engine
+  }
+  afterEach(async () => {
+    vi.useRealTimers()
+    await engine.close()
+    store.close()
+  })
+
+  async function newSession(userId?: string): Promise<string> {
+    const state = await engine.load(request())
+    state.session.n = 1
+    if (userId) await state.session.login(userId)
+    return valueOf(await engine.commit(state))!
+  }
+
+  it('reserved names cannot be overwritten and never become data', async () => {
+    make()
+    const { session } = await engine.load(request())
+    for (const name of ['id', 'isNew', 'meta', 'save', 'login', 'logout', 'destroy', 'regenerate', 'reload', 'touch', 'constructor', '__proto__']) {
+      expect(() => {
+        ;(session as Record<string, unknown>)[name] = 'x'
+      }, name).toThrow(TypeError)
+    }
+    expect(() => ((session as Record<string, unknown>).id = 'x')).toThrow(/reserved by sesame/)
+    session.userId = 'app-data'
+    session.user = { name: 'Ada' }
+    expect(Object.keys(session)).toEqual(['userId', 'user'])
+    expect(JSON.stringify(session)).toBe('{"userId":"app-data","user":{"name":"Ada"}}')
+    expect(typeof session.save).toBe('function')
+    expect(Object.getPrototypeOf(session)).not.toBe(Object.prototype)
+  })
+
+  it('a request that changes nothing writes nothing until the touch interval passes', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    make({ idleTimeout: '10m' })
+    const cookie = await newSession()
+    const first = await engine.load(request(cookie))
+    const lastActive = first.lastActiveAt
+    expect(await engine.commit(first)).toBeUndefined()
+    vi.setSystemTime(Date.now() + 30_000)
+    const quiet = await engine.load(request(cookie))
+    await engine.commit(quiet)
+    expect(quiet.lastActiveAt).toBe(lastActive) // within the 60 s touch interval: no write
+    vi.setSystemTime(Date.now() + 40_000)
+    const touching = await engine.load(request(cookie))
+    await engine.commit(touching)
+    expect(touching.lastActiveAt).toBe(Date.now())
+  })
+
+  it('login binds the user: list, revoke one, revoke all but the current', async () => {
+    make()
+    const a = await newSession('ada')
+    const b = await newSession('ada')
+    await newSession('ada')
+    await newSession('grace')
+    const current = await engine.load(request(a))
+    const listed = await engine.listUserSessions('ada', { current: current.session.id })
+    expect(listed).toHaveLength(3)
+    expect(listed.filter((entry) => entry.current)).toHaveLength(1)
+    expect(listed[0]).toMatchObject({ ip: '198.51.100.7', userAgent: 'test-agent' })
+    expect(JSON.stringify(listed)).not.toContain(current.session.id)
+    const other = listed.find((entry) => !entry.current)!
+    expect(await engine.revokeSession('ada', other.ref)).toBe(true)
+    expect(await engine.revokeSession('grace', listed.find((entry) => entry.current)!.ref)).toBe(false)
+    expect(await engine.listUserSessions('ada')).toHaveLength(2)
+    expect(await engine.revokeUserSessions('ada', { except: current.session.id })).toBe(1)
+    expect((await engine.listUserSessions('ada')).map((entry) => entry.current)).toEqual([false])
+    expect((await engine.load(request(a))).isNew).toBe(false)
+    expect((await engine.load(request(b))).isNew).toBe(true)
+    expect(events.filter((event) => event.type === 'session.revoked')).toHaveLength(2)
+    expect((await engine.listUserSessions('grace'))).toHaveLength(1)
+  })
+
+  it('events carry a keyed sessionRef: stable for a session, never the id or the cookie', async () => {
+    make()
+    const cookie = await newSession('ada')
+    const state = await engine.load(request(cookie))
+    const id = state.session.id
+    await state.session.logout()
+    await engine.commit(state)
+    const login = events.find((event) => event.type === 'session.login')!
+    const logout = events.find((event) => event.type === 'session.logout')!
+    expect(login.sessionRef).toBe(logout.sessionRef)
+    expect(login.sessionRef).toMatch(/^[A-Za-z0-9_-]{22}$/)
+    const text = JSON.stringify(events)
+    expect(text).not.toContain(id)
+    expect(text).not.toContain(cookie.split('=')[1]!)
+    expect(text).not.toContain(secret)
+    expect(logout).toMatchObject({ userId: 'ada', ip: '198.51.100.7', method: 'GET', path: '/' })
+    expect(new Date(logout.at).toISOString()).toBe(logout.at)
+  })
+
+  it('a throwing or rejecting hook is reported and never breaks the request', async () => {
+    const reported: string[] = []
+    store = memoryStore()
+    engine = createEngine({
+      secret,
+      store,
+      audit: {
+        hooks: [() => { throw new Error('hook bug') }, async () => { throw new Error('async hook bug') }],
+        onError: (_error, where) => void reported.push(where),
+      },
+    })
+    const state = await engine.load(request())
+    state.session.n = 1
+    expect(await engine.commit(state)).toMatch(/^sid=Fe26\.2/)
+    await new Promise((resolve) => setTimeout(resolve, 0))
+    expect(reported).toEqual(['hook', 'hook'])
+  })
+
+  it('a read-only session refuses writes with a clear error', async () => {
+    make()
+    const cookie = await newSession()
+    const state = await engine.load(request(cookie, { readOnly: true }))
+    expect(state.session.n).toBe(1)
+    expect(() => (state.session.n = 2)).toThrow(SessionReadOnly)
+    expect(() => delete state.session.n).toThrow(/read-only/)
+    await expect(state.session.save()).rejects.toThrow(SessionReadOnly)
+    expect(await engine.commit(state)).toBeUndefined()
+  })
+
+  it('session.save() writes immediately; reload() sees other requests\' writes', async () => {
+    make()
+    const cookie = await newSession()
+    const first = await engine.load(request(cookie))
+    const second = await engine.load(request(cookie))
+    first.session.saved = 'early'
+    await first.session.save()
+    expect(second.session.saved).toBeUndefined()
+    await second.session.reload()
+    expect(second.session.saved).toBe('early')
+  })
+
+  it('logout then writing starts a new session in the same response', async () => {
+    make()
+    const cookie = await newSession('ada')
+    const state = await engine.load(request(cookie))
+    await state.session.logout()
+    state.session.flash = 'You have been logged out'
+    const setCookie = await engine.commit(state)
+    expect(setCookie).toMatch(/^sid=Fe26/)
+    expect(valueOf(setCookie)).not.toBe(cookie)
+    const next = await engine.load(request(valueOf(setCookie)))
+    expect({ ...next.session }).toEqual({ flash: 'You have been logged out' })
+    expect(next.userId).toBeUndefined()
+  })
+})
