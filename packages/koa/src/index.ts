@@ -10,8 +10,10 @@ import type { Context, Middleware, Next } from 'koa'
 
 declare module 'koa' {
   interface DefaultContext {
-    /** The sesame session: plain data properties plus id, meta, login(), logout(), ... Assign null to destroy it. */
-    session: Session
+    /** The sesame session: plain data properties plus id, meta, login(), logout(), ... */
+    get session(): Session
+    /** `ctx.session = null` destroys the session (like `await ctx.session.destroy()`). */
+    set session(value: Session | null)
   }
 }
 
