@@ -122,8 +122,10 @@ describe('examples/next-app: next build + next start', () => {
     expect(sessionsHtml).toMatch(/Alice(<!-- -->)?(&#x27;|')s active sessions/)
     expect(sessionsHtml).toContain('<b>this browser</b>')
 
-    // The home page renders the user.
-    expect(await (await browser.fetch('/')).text()).toMatch(/Hello, (<!-- -->)?Alice/)
+    // The home page renders the user, and the data the login action wrote after login().
+    const home = await (await browser.fetch('/')).text()
+    expect(home).toMatch(/Hello, (<!-- -->)?Alice/)
+    expect(home).toMatch(/id="since">Logged in since (<!-- -->)?\d{4}-\d\d-\d\dT/)
 
     // The counter route handler counts in the session (JSON, and the form target's redirect).
     expect(await (await browser.fetch('/api/count')).json()).toEqual({ count: 1, user: 'alice' })

@@ -1,5 +1,9 @@
 'use server'
-// Server actions: the writable session. login(), logout() and save() set the cookie themselves.
+// Server actions. Two ways to get the writable session:
+// - sessions.action(fn): the session is fn's first argument and is committed when fn ends
+//   (returns or redirects), so plain data writes need nothing more;
+// - getSession({ writable: true }): login(), logout(), destroy(), regenerate() and save() each
+//   commit and set the cookie before they resolve.
 import { redirect } from 'next/navigation'
 import { sessions } from '../lib/session'
 import { checkLogin } from '../lib/users'
@@ -9,14 +13,14 @@ function safeNext(value: FormDataEntryValue | null): string {
   return typeof value === 'string' && value.startsWith('/') && !value.startsWith('//') ? value : '/'
 }
 
-export async function login(form: FormData): Promise<void> {
+export const login = sessions.action(async (session, form: FormData): Promise<void> => {
   const user = checkLogin(form.get('username'), form.get('password'))
   if (!user) redirect('/?error=login')
-  const session = await sessions.getSession({ writable: true })
   // New id, user bound, `session.login` audit event: the pre-login id is dead from here on.
   await session.login(user)
+  session.loggedInAt = new Date().toISOString() // saved when the action ends (here: at the redirect)
   redirect(safeNext(form.get('next')))
-}
+})
 
 export async function logout(): Promise<void> {
   const session = await sessions.getSession({ writable: true })

@@ -42,6 +42,7 @@ export default async function Home({ searchParams }: { searchParams: Search }) {
   return (
     <>
       <h1 id="hello">Hello, {users[userId]?.name ?? userId}</h1>
+      {typeof session.loggedInAt === 'string' && <p id="since">Logged in since {session.loggedInAt}</p>}
       {counter}
       <p>
         <a href="/sessions">Your active sessions</a>

@@ -4,7 +4,8 @@
 // `cookies().set()`, and only while the action or handler runs (after() runs too late: the
 // headers are gone). So the writable session commits eagerly: login(), logout(), destroy(),
 // regenerate() and save() each write the store and set the cookie before they resolve. Plain data
-// writes (`session.cart = ...`) are persisted by `await session.save()`.
+// writes (`session.cart = ...`) are persisted by `await session.save()`, or by wrapping the action in
+// `sessions.action()`, which commits when the action ends (returns, or redirects).
 // Server components cannot set cookies at all: there the session is read-only (a type without
 // the write methods, and SessionReadOnly at runtime), and activity is recorded after the response.
 
@@ -45,7 +46,8 @@ export async function readSession(engine: Engine): Promise<ReadonlySession> {
   return session
 }
 
-export async function writableSession(engine: Engine, cookieName: string): Promise<ActionSession> {
+/** A read-write session whose lifecycle methods commit, plus the commit itself (sets the cookie). */
+async function writable(engine: Engine, cookieName: string): Promise<{ session: ActionSession; commit: () => Promise<void> }> {
   const state = await engine.load(await currentRequest(false))
   const cookieStore = await requestCookies()
   const commit = async () => {
@@ -58,7 +60,7 @@ export async function writableSession(engine: Engine, cookieName: string): Promi
       throw new SessionReadOnly('changing the session in a server component')
     }
   }
-  return new Proxy(state.session, {
+  const session = new Proxy(state.session, {
     get(target, key, receiver) {
       const value = Reflect.get(target, key, receiver)
       if (typeof key !== 'string' || !COMMITTING.has(key) || typeof value !== 'function') return value
@@ -68,6 +70,46 @@ export async function writableSession(engine: Engine, cookieName: string): Promi
       }
     },
   })
+  return { session, commit }
+}
+
+export async function writableSession(engine: Engine, cookieName: string): Promise<ActionSession> {
+  return (await writable(engine, cookieName)).session
+}
+
+/**
+ * A server action with the session committed when it ends, as withSession does for route handlers:
+ * after a normal return, and after Next's own control-flow throws (redirect(), notFound()), which
+ * end most actions. An application error commits nothing, like an unhandled error elsewhere.
+ */
+export function sessionAction<Args extends unknown[], Result>(
+  engine: () => Engine,
+  cookieName: string,
+  action: (session: ActionSession, ...args: Args) => Promise<Result>,
+): (...args: Args) => Promise<Result> {
+  return async (...args) => {
+    const { session, commit } = await writable(engine(), cookieName)
+    let result: Result
+    try {
+      result = await action(session, ...args)
+    } catch (error) {
+      if (await isNextControlFlow(error)) await commit()
+      throw error
+    }
+    await commit()
+    return result
+  }
+}
+
+async function isNextControlFlow(error: unknown): Promise<boolean> {
+  // Loaded only on this path: next/navigation pulls in client-side modules.
+  const { unstable_rethrow } = await import('next/navigation.js')
+  try {
+    unstable_rethrow(error)
+    return false
+  } catch {
+    return true
+  }
 }
 
 /** Next's cookies().set() takes options, not a header: translate the engine's Set-Cookie value. */

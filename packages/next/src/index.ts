@@ -2,10 +2,11 @@
 // One instance per app (lib/session.ts), shared by every route file:
 //   withSession(handler)  route handlers and any fetch-style server: commit on the returned Response
 //   getSession()          server components: read-only;  getSession({ writable: true }): server actions
+//   action(fn)            a server action with the session committed when it ends
 //   proxy(options)        proxy.ts: optimistic cookie-only check, no store access
 
 import { createEngine, resolveOptions, type Engine, type ReadonlySession, type ResolvedOptions, type SessionOptions, type SessionStore } from '@sesame/core'
-import { readSession, writableSession, type ActionSession } from './get-session.js'
+import { readSession, sessionAction, writableSession, type ActionSession } from './get-session.js'
 import { createProxy, type ProxyOptions, type SessionProxy } from './proxy.js'
 import { wrap, type FetchHandler, type SessionHandler } from './with-session.js'
 
@@ -37,6 +38,11 @@ export interface NextSessions {
   getSession(): Promise<ReadonlySession>
   /** Server actions and route handlers: read-write; login/logout/destroy/regenerate/save set the cookie. */
   getSession(options: { writable: true }): Promise<ActionSession>
+  /**
+   * A server action that gets the writable session as its first argument and commits it when the
+   * action ends (returns, or calls redirect()/notFound()): data writes need no save().
+   */
+  action<Args extends unknown[], Result>(action: (session: ActionSession, ...args: Args) => Promise<Result>): (...args: Args) => Promise<Result>
   /** For proxy.ts: redirect (or 401) requests on guarded paths that carry no plausible session cookie. */
   proxy(options?: ProxyOptions): SessionProxy
   /** List and revoke users' sessions: see @sesame/core's Engine. Created on first use. */
@@ -65,6 +71,7 @@ export function nextSession(options: NextSessionOptions): NextSessions {
     withSession: (handler) => wrap(getEngine, handler),
     getSession: ((getOptions?: { writable?: boolean }) =>
       getOptions?.writable === true ? writableSession(getEngine(), resolved.cookie.name) : readSession(getEngine())) as NextSessions['getSession'],
+    action: (action) => sessionAction(getEngine, resolved.cookie.name, action),
     proxy: (proxyOptions) => createProxy(() => resolved, proxyOptions),
     get engine() {
       return getEngine()
