@@ -2,7 +2,7 @@
 import { memoryStore } from '@sesame/core'
 import { nextSession } from '@sesame/next'
 
-if (!process.env.SESSION_SECRET && process.env.NODE_ENV === 'production' && !process.env.SESAME_DEMO) {
+if (!process.env.SESSION_SECRET && process.env.NODE_ENV === 'production') {
   console.warn('SESSION_SECRET is not set: using a demo secret (never do this in production).')
 }
 
