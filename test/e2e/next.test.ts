@@ -86,7 +86,10 @@ describe('examples/next-app: next build + next start', () => {
     if (server && server.exitCode === null) {
       const exited = new Promise((resolve) => server!.once('exit', resolve))
       server.kill('SIGTERM')
+      // Next exits on SIGTERM; if it ever hangs, do not leave it running after the suite.
+      const stuck = setTimeout(() => server!.kill('SIGKILL'), 10_000)
       await exited
+      clearTimeout(stuck)
     }
   })
 
