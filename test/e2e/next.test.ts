@@ -9,7 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 const appDir = fileURLToPath(new URL('../../examples/next-app/', import.meta.url))
 const nextBin = `${appDir}node_modules/next/dist/bin/next`
-const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1', SESSION_SECRET: 'e2e-secret-that-is-long-enough-0123456789' }
+// A short idle timeout (read at start-up, not at build time) so the test can show that reads in
+// server components keep a session alive. Every step of the walk-through is far quicker than that.
+const IDLE_MS = 4000
+const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1', SESSION_SECRET: 'e2e-secret-that-is-long-enough-0123456789', SESSION_IDLE_TIMEOUT: String(IDLE_MS) }
 
 let server: ChildProcess | undefined
 let base = ''
@@ -162,6 +165,23 @@ describe('examples/next-app: next build + next start', () => {
     expect(refused.status).toBe(307)
     expect(refused.headers.get('location')).toBe('/?next=/sessions')
   })
+
+  it('server-component reads count as activity; a session left alone expires after the idle timeout', async () => {
+    const reader = new Browser()
+    const idle = new Browser()
+    for (const browser of [reader, idle]) {
+      const res = await browser.fetch('/api/login', { method: 'POST', body: new URLSearchParams({ username: 'bob', password: 'builder' }) })
+      expect(res.status).toBe(200)
+    }
+    // The reader only loads the home page (a server component, read-only session) for 1.5 idle timeouts.
+    const until = Date.now() + IDLE_MS * 1.5
+    while (Date.now() < until) {
+      expect(await (await reader.fetch('/')).text()).toMatch(/Hello, (<!-- -->)?Bob/)
+      await new Promise((resolve) => setTimeout(resolve, IDLE_MS / 5))
+    }
+    expect(await (await reader.fetch('/api/count')).json()).toEqual({ count: 1, user: 'bob' })
+    expect(await (await idle.fetch('/api/count')).json()).toEqual({ count: 1, user: null })
+  }, 30_000)
 
   it('runs the same core on the edge runtime', async () => {
     const browser = new Browser()

@@ -10,6 +10,6 @@ export const sessions = nextSession({
   secret: process.env.SESSION_SECRET ?? 'demo-only-secret-change-me-0123456789abcdef',
   // A factory: built once per process, even when `next dev` reloads this module.
   store: () => memoryStore({ max: 10_000 }),
-  idleTimeout: '30m',
+  idleTimeout: process.env.SESSION_IDLE_TIMEOUT ?? '30m',
   absoluteTimeout: '12h',
 })
