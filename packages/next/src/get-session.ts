@@ -13,7 +13,7 @@ import { headers as requestHeaders, cookies as requestCookies } from 'next/heade
 import { after } from 'next/server.js'
 import { SessionReadOnly, type Engine, type ReadonlySession, type RequestInfo, type Session } from '@sesame/core'
 
-/** The read-write session of a server action or route handler. Data writes need `await session.save()`. */
+/** The read-write session of a server action or route handler: data writes are saved by `await session.save()`, or when a `sessions.action()` ends. */
 export type ActionSession = Session
 
 const COMMITTING = new Set(['login', 'logout', 'destroy', 'regenerate', 'save'])
