@@ -14,3 +14,4 @@ export { memoryStore, MemoryStore, type MemoryStoreOptions } from './stores/memo
 export { Sealer, type SealedSession } from './seal.js'
 export { resolveSecrets, resolveOptions, type ResolvedOptions } from './options.js'
 export { readCookie } from './cookie.js'
+export { createSessionPeek } from './peek.js'

@@ -4,7 +4,7 @@
 // It cannot see logouts, revocations or idle expiry: the route's own session check is the
 // authoritative one. The proxy only keeps obviously anonymous visitors out early.
 
-import { readCookie, Sealer, type ResolvedOptions } from '@sesame/core'
+import { createSessionPeek, type ResolvedOptions } from '@sesame/core'
 
 export interface ProxyOptions {
   /**
@@ -32,19 +32,8 @@ function guarded(pathname: string, paths: ReadonlyArray<string | RegExp> | undef
   )
 }
 
-/** Some cookie of our name unseals and was created less than absoluteTimeout ago. */
-export async function hasPlausibleSession(options: ResolvedOptions, sealer: Sealer, cookieHeader: string | null): Promise<boolean> {
-  const values = readCookie(cookieHeader, options.cookie.name)
-  if (!values) return false
-  for (const value of values) {
-    const verified = await sealer.unseal(value)
-    if (typeof verified !== 'string' && Date.now() < verified.createdAt + options.absoluteTimeout) return true
-  }
-  return false
-}
-
 export function createProxy(options: () => ResolvedOptions, proxyOptions: ProxyOptions = {}): SessionProxy {
-  let sealer: Sealer | undefined
+  let peek: ReturnType<typeof createSessionPeek> | undefined
   const { paths, redirectTo } = proxyOptions
   if (redirectTo !== undefined && !redirectTo.startsWith('/')) {
     throw new TypeError('proxy({ redirectTo }) must be a path on this site, starting with "/".')
@@ -53,9 +42,8 @@ export function createProxy(options: () => ResolvedOptions, proxyOptions: ProxyO
     const url = new URL(request.url)
     if (!guarded(url.pathname, paths)) return undefined
     if (redirectTo !== undefined && url.pathname === redirectTo) return undefined
-    const resolved = options()
-    sealer ??= new Sealer(resolved.secrets)
-    if (await hasPlausibleSession(resolved, sealer, request.headers.get('cookie'))) return undefined
+    peek ??= createSessionPeek(options())
+    if (await peek(request.headers.get('cookie'))) return undefined
     if (redirectTo === undefined) {
       return new Response('Unauthorized', { status: 401, headers: { 'Content-Type': 'text/plain', 'Cache-Control': 'no-store' } })
     }

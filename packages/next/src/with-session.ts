@@ -1,7 +1,7 @@
 // withSession: the fetch-style adapter. Request in, Response out; the commit lands on the Response.
 // Works for Next.js route handlers and any (Request) => Response server (Bun.serve, Deno.serve, Workers).
 
-import type { Engine, RequestInfo, Session } from '@sesame/core'
+import { SesameError, type Engine, type RequestInfo, type Session } from '@sesame/core'
 
 /** What the wrapped handler gets as its second argument: the caller's context plus the session. */
 export type SessionContext<Context> = (Context extends object ? Context : {}) & { session: Session }
@@ -48,16 +48,38 @@ export function withSetCookie(response: Response, cookie: string): Response {
   }
 }
 
+/**
+ * A store outage (503) or the reject limit (429) answers with its own status and code, as Express
+ * and Koa do through their error handlers; a fetch-style handler has no error handler to reach.
+ * Any other error (a programming error such as non-JSON session data) is thrown to the framework.
+ */
+function operational(error: unknown): Response {
+  if (error instanceof SesameError && (error.status === 503 || error.status === 429)) {
+    return Response.json({ code: error.code }, { status: error.status, headers: { 'Cache-Control': 'no-store', ...(error.status === 503 ? { 'Retry-After': '5' } : {}) } })
+  }
+  throw error
+}
+
 export function wrap<Context>(engine: () => Engine, handler: SessionHandler<Context>): FetchHandler<Context> {
   return async (request, context) => {
     const sessions = engine()
-    const state = await sessions.load(requestInfo(request))
+    let state
+    try {
+      state = await sessions.load(requestInfo(request))
+    } catch (error) {
+      return operational(error)
+    }
     // The caller's context (Next passes `{ params }`) with the session added; nothing of it is dropped.
     const response = await handler(request, { ...(context as object), session: state.session } as SessionContext<Context>)
     if (!(response instanceof Response)) {
       throw new TypeError('A handler wrapped by withSession() must return a Response.')
     }
-    const cookie = await sessions.commit(state)
+    let cookie: string | undefined
+    try {
+      cookie = await sessions.commit(state)
+    } catch (error) {
+      return operational(error)
+    }
     return cookie === undefined ? response : withSetCookie(response, cookie)
   }
 }

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { memoryStore, type MemoryStore } from '@sesame/core'
 import { nextSession, type NextSessions } from '@sesame/next'
 import { parseSetCookie } from '../src/get-session.js'
+import { FaultyStore } from '../../../test/support/faulty-store.js'
 
 const secret = 'next-adapter-test-secret-long-enough-42'
 const opened: NextSessions[] = []
@@ -71,6 +72,31 @@ describe('withSession', () => {
     const response = await handler(new Request('http://app.test/items/7'), { params: Promise.resolve({ id: '7' }), extra: 1 })
     expect(await response.json()).toEqual({ id: '7', extra: 1, hasSession: true })
     expect(cookieOf(response)).toBeUndefined()
+  })
+
+  it('a store outage answers 503 with its code (no framework error handler needed), then recovers', async () => {
+    const store = memoryStore()
+    stores.push(store)
+    const faulty = new FaultyStore(store)
+    const sessions = nextSession({ secret, store: faulty, shared: false })
+    opened.push(sessions)
+    const handler = sessions.withSession(async (_req, { session }) => {
+      session.n = ((session.n as number | undefined) ?? 0) + 1
+      return Response.json({ n: session.n })
+    })
+    const first = await handler(new Request('http://app.test/'), {})
+    const cookie = valueOf(cookieOf(first))!
+    const again = () => handler(new Request('http://app.test/', { headers: { cookie: `sid=${cookie}` } }), {})
+    faulty.fail('get')
+    const down = await again()
+    expect(down.status).toBe(503)
+    expect(await down.json()).toEqual({ code: 'SESSION_STORE_UNAVAILABLE' })
+    expect(cookieOf(down)).toBeUndefined()
+    faulty.heal()
+    faulty.fail('update')
+    expect((await again()).status).toBe(503)
+    faulty.heal()
+    expect(await (await again()).json()).toEqual({ n: 2 })
   })
 
   it('a handler that does not return a Response is a clear error', async () => {
