@@ -282,7 +282,7 @@ export class Engine implements SessionHost {
       }
     }
     for (const key in state.snapshot) {
-      if (!(key in texts)) {
+      if (!Object.hasOwn(texts, key)) {
         unset.push(key)
         changed = true
       }
