@@ -137,6 +137,7 @@ export function runConformance(harness: Harness): void {
         expect(res.status, label).toBe(200)
         expect(res.body.isNew, label).toBe(true)
         expect(res.body.data, label).toEqual({})
+        expect(sessionCookie(res)?.cleared, `${label}: the dead cookie is cleared`).toBe(true)
         expect(eventsOf('session.rejected').map((event) => event.reason), label).toEqual([reason])
         expect(JSON.stringify(events), label).not.toContain(cookie)
       }

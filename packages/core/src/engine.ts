@@ -5,6 +5,7 @@
 //           cookie fails to verify ................ fresh + session.rejected(tampered|malformed|unknown_key)
 //           verified id, store has no record ...... fresh + session.rejected(unknown_session)
 //           record past a deadline ................ fresh + session.expired(idle|absolute), record removed
+//           (a cookie that cannot work again is cleared on the response unless a new session is set)
 //           record alive .......................... existing session
 //   commit: fresh, nothing written ................ nothing (unless saveUninitialized)
 //           fresh, written ........................ store.create + Set-Cookie + session.created
@@ -87,8 +88,10 @@ export class Engine implements SessionHost {
       }
       const record = await this.#storeCall('get', result.sid, client, () => this.store.get(result.sid))
       if (!record) {
-        if (this.#lastExpired === result.sid) this.#lastExpired = undefined
-        else this.#reject(state, 'unknown_session', result.sid)
+        if (this.#lastExpired === result.sid) {
+          this.#lastExpired = undefined
+          state.clearCookie = true
+        } else this.#reject(state, 'unknown_session', result.sid)
         return state
       }
       const now = Date.now()
@@ -96,6 +99,7 @@ export class Engine implements SessionHost {
       if (expired) {
         this.#emitExpired(result.sid, record, expired, client)
         await this.#storeCall('destroy', result.sid, client, () => this.store.destroy(result.sid))
+        state.clearCookie = true
         return state
       }
       if (record.createdAt !== result.createdAt) {
@@ -197,6 +201,8 @@ export class Engine implements SessionHost {
 
   #reject(state: RequestState, reason: 'tampered' | 'malformed' | 'unknown_key' | 'unknown_session', subject: string): void {
     this.audit.emit('session.rejected', subject, state.client, { reason })
+    // Tell the browser to drop a cookie that will never work again (unless this response sets a new one).
+    state.clearCookie = true
     if (this.#limiter.hit(state.client.ip)) throw new SessionRejectLimit()
   }
 
@@ -498,8 +504,8 @@ export class Engine implements SessionHost {
       this.#emitExpired(event.id, event.record, expiryReason(event.record, Date.now()) ?? 'idle', undefined)
     } else if (event.type === 'evicted') {
       this.audit.emit('session.evicted', event.id, undefined, { reason: 'capacity', userId: event.record.userId })
-    } else if ((event as { type: string }).type === 'failover') {
-      this.audit.emit('store.failover', '', undefined, { reason: (event as { state?: string }).state })
+    } else if (event.type === 'failover') {
+      this.audit.emit('store.failover', 'store', undefined, { reason: event.state })
     }
   }
 

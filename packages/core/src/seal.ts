@@ -1,10 +1,11 @@
-// The cookie carries `{ sid, createdAt }` sealed with iron (iron-webcrypto): encrypted and MAC'd,
-// never the raw id. Unsealing costs ~0.4 ms of crypto, so values that verified once are remembered
+// The cookie carries `{ sid, createdAt }` sealed in iron's Fe26.2 format: encrypted and MAC'd,
+// never the raw id. Sealing keeps derived keys (iron-keys.ts); unknown salts go to iron-webcrypto. Unsealing costs ~0.4 ms of crypto, so values that verified once are remembered
 // in a small bounded cache: an unchanged cookie is verified by one Map lookup on later requests.
 // A value enters the cache only after its MAC verified, so a forged cookie is never in it.
 
 import { LRUCache } from 'lru-cache'
-import { defaults as ironDefaults, macPrefix, seal as ironSeal, unseal as ironUnseal } from 'iron-webcrypto'
+import { defaults as ironDefaults, macPrefix, unseal as ironUnseal } from 'iron-webcrypto'
+import { IronKeys } from './iron-keys.js'
 import type { ResolvedSecrets } from './options.js'
 
 export interface SealedSession {
@@ -30,19 +31,17 @@ export class Sealer {
   readonly #secrets: ResolvedSecrets
   readonly #passwords: Record<string, string>
   readonly #verified = new LRUCache<string, Verified>({ max: VERIFIED_CACHE_SIZE })
+  readonly #keys: IronKeys
 
   constructor(secrets: ResolvedSecrets) {
     this.#secrets = secrets
     // Null prototype: a cookie naming password id "constructor" or "__proto__" finds nothing.
     this.#passwords = Object.assign(Object.create(null) as Record<string, string>, secrets.all)
+    this.#keys = new IronKeys(this.#passwords, secrets.sealId)
   }
 
   async seal(value: SealedSession): Promise<string> {
-    const sealed = await ironSeal(
-      { sid: value.sid, createdAt: value.createdAt },
-      { id: this.#secrets.sealId, secret: this.#secrets.sealSecret },
-      ironDefaults,
-    )
+    const sealed = await this.#keys.seal({ sid: value.sid, createdAt: value.createdAt })
     this.#verified.set(sealed, { sid: value.sid, createdAt: value.createdAt, stale: false })
     return sealed
   }
@@ -58,10 +57,15 @@ export class Sealer {
     const passwordId = parts[1]!
     if (!Object.hasOwn(this.#passwords, passwordId)) return 'unknown_key'
     let content: unknown
-    try {
-      content = await ironUnseal(value, this.#passwords, ironDefaults)
-    } catch {
-      return 'tampered'
+    if (this.#keys.has(passwordId, parts[2]!, parts[6]!)) {
+      content = await this.#keys.unseal(parts)
+      if (content === undefined) return 'tampered'
+    } else {
+      try {
+        content = await ironUnseal(value, this.#passwords, ironDefaults)
+      } catch {
+        return 'tampered'
+      }
     }
     // A valid seal of something that is not a session (another use of the same secret).
     const { sid, createdAt } = (content ?? {}) as Partial<SealedSession>
@@ -70,6 +74,8 @@ export class Sealer {
     }
     const verified: Verified = { sid, createdAt, stale: passwordId !== this.#secrets.sealId }
     this.#verified.set(value, verified)
+    // Other seals from the same process and hour share these salts: derive their keys once.
+    this.#keys.learn(passwordId, parts[2]!, parts[6]!)
     return verified
   }
 

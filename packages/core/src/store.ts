@@ -39,6 +39,8 @@ export interface SessionUpdate {
 export type StoreEvent =
   | { readonly type: 'evicted'; readonly id: string; readonly record: SessionRecord }
   | { readonly type: 'expired'; readonly id: string; readonly record: SessionRecord }
+  /** A failover store switched to its fallback, or back to its primary. */
+  | { readonly type: 'failover'; readonly state: 'fallback' | 'primary' }
 
 export type StoreListener = (event: StoreEvent) => void
 
