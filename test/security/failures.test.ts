@@ -201,7 +201,10 @@ describe('engine: a login() that failed leaves the request as it was', () => {
       expect(next.session.meta.userId).toBeUndefined()
       expect(next.session.id).toBe(oldId)
       expect({ ...next.session }).toEqual({ cart: [1] })
-      expect(store.listByUser('mallory')).toEqual([])
+      // After a failed create nothing was written. After a failed destroy the new record could only be
+      // removed best-effort (the store was still failing): it may linger until it times out, but no
+      // client holds its cookie.
+      if (operation === 'create') expect(store.listByUser('mallory')).toEqual([])
       await engine.close()
       store.close()
     })
