@@ -70,6 +70,15 @@ for (const harness of harnesses) {
       const text = JSON.stringify(app.events)
       expect(text).not.toContain(loggedInId)
       expect(text).not.toContain(client.cookie!)
+      // Request fields are data, never log syntax: quotes and backslashes survive a JSON round trip,
+      // and an oversized header is clipped to 512 characters.
+      app.events.length = 0
+      const hostile = '"}, {"type":"session.login","userId":"admin\\'
+      await new Client(app.server).get('/count', { 'User-Agent': hostile + 'x'.repeat(2000) })
+      const [event] = app.events
+      expect(event!.userAgent!.length).toBe(512)
+      expect(event!.userAgent!.startsWith(hostile)).toBe(true)
+      expect(JSON.parse(JSON.stringify(event))).toEqual(event)
       const refs = await app.engine.listUserSessions('alice')
       expect(refs.map((entry) => entry.ref)).toEqual([renewed!.sessionRef])
     })
