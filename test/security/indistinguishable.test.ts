@@ -16,7 +16,7 @@ function shape(res: Response) {
   const headers = Object.fromEntries(
     Object.entries(res.headers)
       .filter(([name]) => !['date', 'etag', 'keep-alive', 'connection'].includes(name))
-      .map(([name, value]) => [name, name === 'set-cookie' ? ([] as string[]).concat(value as string[]).map((line) => line.replace(/^sid=[^;]+/, 'sid=<value>')) : value]),
+      .map(([name, value]) => [name, name === 'set-cookie' ? ([] as string[]).concat(value as string | string[]).map((line) => line.replace(/^sid=[^;]+/, 'sid=<value>')) : value]),
   )
   return { status: res.status, headers, body: res.body, text: res.text }
 }
