@@ -52,7 +52,7 @@ for (const harness of harnesses) {
       expect(represented(rejected().filter((event) => event.ip === '203.0.113.2'))).toBe(5)
       expect(rejected().length).toBeLessThanOrEqual(5)
       expect(app.writes()).toBe(0)
-    })
+    }, 60_000)
 
     it('opt-in rejectLimit: 429 after N rejected cookies per client per minute, other clients unaffected', async () => {
       vi.useFakeTimers({ toFake: ['Date'] })
@@ -80,7 +80,7 @@ for (const harness of harnesses) {
       vi.setSystemTime(Date.now() + 61_000)
       expect((await good.get('/read', attacker)).body.data).toEqual({ n: 1 })
       expect(app.writes()).toBe(2) // the session's creation, and one touch a minute later
-    })
+    }, 60_000)
 
     it('creating sessions in a loop evicts other anonymous sessions, never logged-in users', async () => {
       const store = memoryStore({ max: 50 })
@@ -106,6 +106,6 @@ for (const harness of harnesses) {
       expect(evicted.every((event) => event.userId === undefined && event.reason === 'capacity')).toBe(true)
       // The anonymous session from before the flood was the first to go.
       expect((await anonymous.get('/read')).body.isNew).toBe(true)
-    })
+    }, 60_000)
   })
 }
