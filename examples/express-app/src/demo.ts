@@ -1,16 +1,25 @@
 // `pnpm demo`: a scripted walk-through against the real example app over HTTP.
 // Logs in, counts, revokes another device, sends a tampered cookie, lets a short idle timeout
 // expire, logs out and replays the old cookie, then prints every audit event it saw.
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { fileSink } from '@sesame/audit-log'
 import type { AuditEvent } from '@sesame/core'
 import { createApp } from './app.js'
 
 const events: AuditEvent[] = []
+// The audit trail goes to an encrypted file too, read back at the end with the sesame-audit CLI.
+const auditDir = mkdtempSync(join(tmpdir(), 'sesame-demo-'))
+const auditLog = join(auditDir, 'audit.log')
 const { app, sessions } = createApp({
   secret: 'demo-only-secret-change-me-0123456789abcdef',
   idleTimeout: '2s', // short, so the walk-through can show an idle expiry
   absoluteTimeout: '1h',
-  audit: { hooks: [(event) => void events.push(event)] },
+  audit: { hooks: [(event) => void events.push(event)], sinks: [fileSink({ path: auditLog })] },
 })
 const server = app.listen(0, '127.0.0.1')
 await new Promise((resolve) => server.once('listening', resolve))
@@ -109,4 +118,15 @@ const seen = new Set(events.map((event) => event.type))
 for (const type of ['session.login', 'session.revoked', 'session.rejected', 'session.expired', 'session.logout'] as const) {
   check(seen.has(type), `${type} was recorded`)
 }
+
+// sessions.close() above flushed and closed the sink; now read the file the way an operator would.
+const cli = join(dirname(fileURLToPath(import.meta.resolve('@sesame/audit-log'))), 'cli.js')
+const keyFile = join(auditDir, '.sesame-audit', 'key')
+console.log(`\nThe same trail from the encrypted file, via: sesame-audit query --key-file ${keyFile} ${auditLog}`)
+const query = spawnSync(process.execPath, [cli, 'query', '--key-file', keyFile, auditLog], { encoding: 'utf8' })
+process.stdout.write(query.stdout)
+if (query.stderr) process.stdout.write(query.stderr)
+check(query.status === 0 && query.stdout.includes('session.logout'), 'sesame-audit query read the encrypted trail')
+const verify = spawnSync(process.execPath, [cli, 'verify', '--key-file', keyFile, auditLog], { encoding: 'utf8' })
+check(verify.status === 0, `sesame-audit verify: ${verify.stdout.trim().split('\n').at(-1)}`)
 console.log(process.exitCode ? '\nDemo FAILED.' : '\nDemo finished.')

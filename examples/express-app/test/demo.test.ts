@@ -9,6 +9,7 @@ const app = fileURLToPath(new URL('..', import.meta.url))
 
 it('pnpm demo: the scripted walk-through passes every check and exits 0', () => {
   builtEntry('express')
+  builtEntry('audit-log')
   if (!existsSync(`${app}dist/demo.js`)) execFileSync(`${repoRoot}node_modules/.bin/tsc`, ['-p', `${app}tsconfig.json`], { stdio: 'inherit' })
   const run = spawnSync(process.execPath, [`${app}dist/demo.js`], { encoding: 'utf8', timeout: 60_000 })
   expect(run.stderr).toBe('')
@@ -20,4 +21,7 @@ it('pnpm demo: the scripted walk-through passes every check and exits 0', () => 
   }
   expect(run.stdout).toMatch(/reason=tampered/)
   expect(run.stdout).toMatch(/reason=idle/)
+  // The demo ends by reading its encrypted audit file back through the sesame-audit CLI.
+  expect(run.stdout).toContain('ok: sesame-audit query read the encrypted trail')
+  expect(run.stdout).toMatch(/ok: sesame-audit verify: OK/)
 })

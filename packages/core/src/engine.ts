@@ -91,6 +91,10 @@ export class Engine implements SessionHost {
         if (this.#lastExpired === result.sid) {
           this.#lastExpired = undefined
           state.clearCookie = true
+        } else if (result.createdAt + this.options.absoluteTimeout <= Date.now()) {
+          // The store dropped it on its own (Redis expiry): the seal says it is past its absolute deadline.
+          this.audit.emit('session.expired', result.sid, client, { reason: 'absolute', ageMs: Date.now() - result.createdAt })
+          state.clearCookie = true
         } else this.#reject(state, 'unknown_session', result.sid)
         return state
       }
@@ -203,7 +207,9 @@ export class Engine implements SessionHost {
     this.audit.emit('session.rejected', subject, state.client, { reason })
     // Tell the browser to drop a cookie that will never work again (unless this response sets a new one).
     state.clearCookie = true
-    if (this.#limiter.hit(state.client.ip)) throw new SessionRejectLimit()
+    // A cookie that verified but names no live session cannot be forged without the secret: an ordinary
+    // logout, revoke or store expiry, so it does not count towards rejectLimit.
+    if (reason !== 'unknown_session' && this.#limiter.hit(state.client.ip)) throw new SessionRejectLimit()
   }
 
   // ---------------------------------------------------------------- commit

@@ -1,0 +1,2 @@
+export { redisStore, RedisStore, type RedisStoreOptions, type RedisStoreClient } from './redis-store.js'
+export { failoverStore, FailoverStore, type FailoverStoreOptions, type FailoverEvent } from './failover-store.js'

@@ -1,0 +1,322 @@
+// The store for more than one process: sessions in Redis, through the application's own node-redis
+// client. Every mutation is one Lua script on one key (see scripts.ts), so it is atomic and runs on a
+// Redis Cluster too; every call is bounded by `commandTimeout` and fails as SessionStoreUnavailable,
+// so an outage answers 503 quickly instead of hanging requests or logging users out.
+
+import { parseDuration, SessionConfigError, SessionStoreUnavailable } from '@sesame/core'
+import type { EpochMs, SessionRecord, SessionStore, SessionUpdate, StoredSession } from '@sesame/core'
+import type { RedisClientType, RedisClusterType } from 'redis'
+import {
+  createIfAbsent,
+  destroyIfBoundTo,
+  destroySession,
+  indexAdd,
+  indexMembers,
+  touchIfExists,
+  updateIfExists,
+  type LuaScript,
+} from './scripts.js'
+
+/** A connected node-redis (v5 or v6) client or cluster (`createClient()` / `createCluster()`), owned by the app. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type RedisStoreClient = RedisClientType<any, any, any, any, any> | RedisClusterType<any, any, any, any, any>
+
+export interface RedisStoreOptions {
+  /** The app's node-redis client, already connected (the store never connects, quits or reconnects it). */
+  client: RedisStoreClient
+  /** Prefix of every key this store writes. Default 'sesame:'. Must not contain '{' or '}'. */
+  prefix?: string
+  /** Longest one store call may take (all of its commands) before it fails. Default '2s'. */
+  commandTimeout?: number | string
+}
+
+/** The few commands the store uses. */
+interface ScopedCommands {
+  evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>
+  hGetAll(key: string): Promise<unknown>
+  hGet(key: string, field: string): Promise<unknown>
+  zRem(key: string, members: string[]): Promise<unknown>
+}
+
+interface CommandScoping {
+  withCommandOptions(options: { abortSignal?: AbortSignal; typeMapping: Record<never, never> }): ScopedCommands
+  /** node-redis client: connected and usable. (A cluster client has no such flag.) */
+  readonly isReady?: boolean
+}
+
+/**
+ * The commands of one store call. A command sent while the client is connected goes straight out; one
+ * sent while it is not waits in node-redis' offline queue, so it carries an abort signal that the
+ * deadline fires. (An abort signal on every command would cost about half the throughput.)
+ */
+class BoundedCommands implements ScopedCommands {
+  #abort: AbortController | undefined
+  #expired = false
+
+  readonly #client: CommandScoping
+  readonly #connected: ScopedCommands
+
+  constructor(client: CommandScoping, connected: ScopedCommands) {
+    this.#client = client
+    this.#connected = connected
+  }
+
+  #view(): ScopedCommands {
+    // Past the deadline the caller has its answer; nothing more of this call may reach Redis.
+    if (this.#expired) throw new Error('the store call passed its deadline')
+    if (this.#client.isReady === true) return this.#connected
+    this.#abort ??= new AbortController()
+    return this.#client.withCommandOptions({ abortSignal: this.#abort.signal, typeMapping: {} })
+  }
+
+  expire(): void {
+    this.#expired = true
+    this.#abort?.abort()
+  }
+
+  evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown> {
+    return this.#view().evalSha(sha, options)
+  }
+
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown> {
+    return this.#view().eval(script, options)
+  }
+
+  hGetAll(key: string): Promise<unknown> {
+    return this.#view().hGetAll(key)
+  }
+
+  hGet(key: string, field: string): Promise<unknown> {
+    return this.#view().hGet(key, field)
+  }
+
+  zRem(key: string, members: string[]): Promise<unknown> {
+    return this.#view().zRem(key, members)
+  }
+}
+
+const DATA = 'd:'
+const META = {
+  createdAt: 'm:createdAt',
+  lastActiveAt: 'm:lastActiveAt',
+  expiresAt: 'm:expiresAt',
+  absoluteExpiresAt: 'm:absoluteExpiresAt',
+  userId: 'm:userId',
+  ip: 'm:ip',
+  userAgent: 'm:userAgent',
+} as const
+
+/** Redis takes whole milliseconds; rounding down never lets a session outlive its deadline. */
+function wholeMs(ms: EpochMs): string {
+  return String(Math.floor(ms))
+}
+
+function fieldsOf(reply: unknown): Record<string, string> {
+  if (reply instanceof Map) return Object.fromEntries([...reply].map(([k, v]) => [String(k), String(v)]))
+  return (reply ?? {}) as Record<string, string>
+}
+
+function toRecord(reply: unknown): SessionRecord | undefined {
+  const fields = fieldsOf(reply)
+  const createdAt = fields[META.createdAt]
+  if (createdAt === undefined) return undefined
+  const data: Record<string, string> = {}
+  for (const field in fields) {
+    if (field.startsWith(DATA)) data[field.slice(DATA.length)] = fields[field]!
+  }
+  return {
+    data,
+    userId: fields[META.userId],
+    createdAt: Number(createdAt),
+    lastActiveAt: Number(fields[META.lastActiveAt]),
+    expiresAt: Number(fields[META.expiresAt]),
+    absoluteExpiresAt: Number(fields[META.absoluteExpiresAt]),
+    ip: fields[META.ip],
+    userAgent: fields[META.userAgent],
+  }
+}
+
+export class RedisStore implements SessionStore {
+  readonly #client: CommandScoping
+  /** The client as-is (plain strings whatever the app's typeMapping), for commands sent while connected. */
+  readonly #connected: ScopedCommands
+  readonly #prefix: string
+  readonly #timeoutMs: number
+
+  constructor(options: RedisStoreOptions) {
+    if (typeof (options?.client as unknown as CommandScoping | undefined)?.withCommandOptions !== 'function') {
+      throw new SessionConfigError('redisStore needs `client`: a node-redis v5 client, e.g. `const client = await createClient({ url }).connect()`.')
+    }
+    const prefix = options.prefix ?? 'sesame:'
+    if (typeof prefix !== 'string' || /[{}]/.test(prefix)) {
+      throw new SessionConfigError("redisStore `prefix` must be a string without '{' or '}' (braces would change the Redis Cluster hash slot).")
+    }
+    const timeoutMs = parseDuration(options.commandTimeout ?? 2_000)
+    if (timeoutMs === undefined || timeoutMs <= 0) {
+      throw new SessionConfigError("redisStore `commandTimeout` must be a positive duration such as '2s' or 500.")
+    }
+    this.#client = options.client as unknown as CommandScoping
+    this.#connected = this.#client.withCommandOptions({ typeMapping: {} })
+    this.#prefix = prefix
+    this.#timeoutMs = timeoutMs
+  }
+
+  // The braces are a hash tag: everything of one session hashes to one Cluster slot.
+  #sessionKey(id: string): string {
+    return `${this.#prefix}s:{${id}}`
+  }
+
+  #userKey(userId: string): string {
+    return `${this.#prefix}u:{${userId}}`
+  }
+
+  /**
+   * Runs one store call under one deadline. When it passes, the call rejects at once, and its commands
+   * still waiting in node-redis' offline queue are withdrawn: without that they would run after a
+   * reconnect, writing what the caller was told had failed.
+   */
+  async #run<T>(operation: string, work: (redis: ScopedCommands) => Promise<T>): Promise<T> {
+    const commands = new BoundedCommands(this.#client, this.#connected)
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        commands.expire()
+        reject(new SessionStoreUnavailable(operation, { cause: new Error(`Redis did not answer within ${this.#timeoutMs} ms`) }))
+      }, this.#timeoutMs)
+    })
+    try {
+      const attempt = work(commands)
+      // Whatever the attempt does after the deadline won, it must not become an unhandled rejection.
+      attempt.catch(() => {})
+      return await Promise.race([attempt, deadline])
+    } catch (error) {
+      if (error instanceof SessionStoreUnavailable) throw error
+      throw new SessionStoreUnavailable(operation, { cause: error })
+    } finally {
+      clearTimeout(timer)
+      commands.expire()
+    }
+  }
+
+  async #script(redis: ScopedCommands, script: LuaScript, key: string, args: string[]): Promise<unknown> {
+    const call = { keys: [key], arguments: args }
+    try {
+      return await redis.evalSha(script.sha, call)
+    } catch (error) {
+      // First use on this server (or after SCRIPT FLUSH / a failover to a fresh replica): send the source.
+      if (String((error as Error)?.message).startsWith('NOSCRIPT')) return redis.eval(script.source, call)
+      throw error
+    }
+  }
+
+  /** Index maintenance whose failure only leaves a harmless stale member (readers re-check the session). */
+  async #bestEffort(work: Promise<unknown>): Promise<void> {
+    await work.catch(() => {})
+  }
+
+  get(id: string): Promise<SessionRecord | undefined> {
+    return this.#run('get', async (redis) => {
+      const record = toRecord(await redis.hGetAll(this.#sessionKey(id)))
+      // Redis expires the key itself; this covers the last milliseconds and clock skew between hosts.
+      return record && record.expiresAt > Date.now() ? record : undefined
+    })
+  }
+
+  create(id: string, record: SessionRecord): Promise<boolean> {
+    return this.#run('create', async (redis) => {
+      const expiresAt = Math.min(record.expiresAt, record.absoluteExpiresAt)
+      const fields = [
+        META.createdAt, wholeMs(record.createdAt),
+        META.lastActiveAt, wholeMs(record.lastActiveAt),
+        META.expiresAt, wholeMs(expiresAt),
+        META.absoluteExpiresAt, wholeMs(record.absoluteExpiresAt),
+      ]
+      if (record.userId !== undefined) fields.push(META.userId, record.userId)
+      if (record.ip !== undefined) fields.push(META.ip, record.ip)
+      if (record.userAgent !== undefined) fields.push(META.userAgent, record.userAgent)
+      for (const key in record.data) fields.push(DATA + key, record.data[key]!)
+      // Index first: a bound session must never exist outside its user's index, or revoking the
+      // user's sessions would miss it. A failed create leaves a member that readers skip.
+      if (record.userId !== undefined) await this.#index(redis, record.userId, id, record.absoluteExpiresAt)
+      return (await this.#script(redis, createIfAbsent, this.#sessionKey(id), [wholeMs(expiresAt), ...fields])) === 1
+    })
+  }
+
+  update(id: string, update: SessionUpdate): Promise<boolean> {
+    return this.#run('update', async (redis) => {
+      const key = this.#sessionKey(id)
+      if (typeof update.userId === 'string') {
+        // Binding a user: index first (as in create), which needs the session's absolute deadline.
+        const absolute = await redis.hGet(key, META.absoluteExpiresAt)
+        if (absolute === null || absolute === undefined) return false
+        await this.#index(redis, update.userId, id, Number(absolute))
+      }
+      const mode = update.userId === undefined ? 'keep' : update.userId === null ? 'unbind' : 'bind'
+      const setKeys = Object.keys(update.set)
+      const args = [wholeMs(update.lastActiveAt), wholeMs(update.expiresAt), mode, update.userId ?? '', String(setKeys.length)]
+      for (const name of setKeys) args.push(DATA + name, update.set[name]!)
+      for (const name of update.unset) args.push(DATA + name)
+      const reply = (await this.#script(redis, updateIfExists, key, args)) as [number, string] | null
+      if (!reply) return false
+      const previousUserId = reply[1]
+      if (mode !== 'keep' && previousUserId !== '' && previousUserId !== update.userId) {
+        await this.#bestEffort(redis.zRem(this.#userKey(previousUserId), [id]))
+      }
+      return true
+    })
+  }
+
+  touch(id: string, lastActiveAt: EpochMs, expiresAt: EpochMs): Promise<boolean> {
+    return this.#run('touch', async (redis) => {
+      return (await this.#script(redis, touchIfExists, this.#sessionKey(id), [wholeMs(lastActiveAt), wholeMs(expiresAt)])) === 1
+    })
+  }
+
+  destroy(id: string): Promise<boolean> {
+    return this.#run('destroy', async (redis) => {
+      const userId = (await this.#script(redis, destroySession, this.#sessionKey(id), [])) as string | null
+      if (userId === null) return false
+      if (userId !== '') await this.#bestEffort(redis.zRem(this.#userKey(userId), [id]))
+      return true
+    })
+  }
+
+  listByUser(userId: string): Promise<StoredSession[]> {
+    return this.#run('listByUser', async (redis) => {
+      const ids = await this.#members(redis, userId)
+      const now = Date.now()
+      // One HGETALL per member; node-redis pipelines commands issued in the same tick.
+      const records = await Promise.all(ids.map(async (id) => toRecord(await redis.hGetAll(this.#sessionKey(id)))))
+      const sessions: StoredSession[] = []
+      ids.forEach((id, i) => {
+        const record = records[i]
+        // A member can outlive its session (idle expiry) or its binding; the hash is the truth.
+        if (record && record.userId === userId && record.expiresAt > now) sessions.push({ id, record })
+      })
+      return sessions
+    })
+  }
+
+  destroyByUser(userId: string, exceptId?: string): Promise<string[]> {
+    return this.#run('destroyByUser', async (redis) => {
+      const ids = (await this.#members(redis, userId)).filter((id) => id !== exceptId)
+      const outcomes = await Promise.all(ids.map((id) => this.#script(redis, destroyIfBoundTo, this.#sessionKey(id), [userId])))
+      const removed = ids.filter((_, i) => outcomes[i] === 1)
+      if (removed.length > 0) await this.#bestEffort(redis.zRem(this.#userKey(userId), removed))
+      return removed
+    })
+  }
+
+  async #index(redis: ScopedCommands, userId: string, id: string, absoluteExpiresAt: EpochMs): Promise<void> {
+    await this.#script(redis, indexAdd, this.#userKey(userId), [wholeMs(Date.now()), wholeMs(absoluteExpiresAt), id])
+  }
+
+  async #members(redis: ScopedCommands, userId: string): Promise<string[]> {
+    return ((await this.#script(redis, indexMembers, this.#userKey(userId), [wholeMs(Date.now())])) as string[]) ?? []
+  }
+}
+
+export function redisStore(options: RedisStoreOptions): RedisStore {
+  return new RedisStore(options)
+}
