@@ -126,14 +126,17 @@ function freePort(): Promise<number> {
 }
 
 describe('SIGTERM in the examples', () => {
-  it('examples/express-app: serves, and on SIGTERM closes the engine and exits 0 promptly', async () => {
+  it('examples/express-app: every audit event accepted before SIGTERM is in its (verified) audit log, and it exits 0 promptly', async () => {
     if (!existsSync(exampleServer)) {
       builtEntry('express')
+      builtEntry('audit-log')
       spawnSync(join(repoRoot, 'node_modules/.bin/tsc'), ['-p', join(repoRoot, 'examples/express-app/tsconfig.json')], { stdio: 'inherit' })
     }
+    const auditLog = join(dir, 'example-audit.log')
     const port = await freePort()
     const child = spawn(process.execPath, [exampleServer], {
-      env: { ...process.env, PORT: String(port), SESSION_SECRET: 'sigterm-test-secret-0123456789-abcdefgh' },
+      cwd: dir,
+      env: { ...process.env, PORT: String(port), SESSION_SECRET: 'sigterm-test-secret-0123456789-abcdefgh', AUDIT_LOG: auditLog, SESAME_AUDIT_KEY: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let output = ''
@@ -143,13 +146,35 @@ describe('SIGTERM in the examples', () => {
     try {
       for (let i = 0; i < 100 && !output.includes('sesame express example on'); i++) await new Promise((resolve) => setTimeout(resolve, 50))
       expect(output).toContain(`http://127.0.0.1:${port}`)
-      const res = await fetch(`http://127.0.0.1:${port}/api/count`, { headers: { connection: 'close' } })
-      expect(await res.json()).toEqual({ count: 1, user: null })
+      const base = `http://127.0.0.1:${port}`
+      const login = await fetch(`${base}/login`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', connection: 'close' },
+        body: 'username=alice&password=wonderland',
+      })
+      expect(login.status).toBe(303)
+      const cookie = login.headers.getSetCookie().find((line) => line.startsWith('sid='))!.split(';', 1)[0]!
+      const count = await fetch(`${base}/api/count`, { headers: { cookie, connection: 'close' } })
+      expect(await count.json()).toEqual({ count: 1, user: 'alice' })
+      // Rejections are folded per client per minute: the folded count exists only in memory until close().
+      for (let i = 0; i < 4; i++) await (await fetch(`${base}/api/count`, { headers: { cookie: `sid=forged-${i}`, connection: 'close' } })).text()
+      await (await fetch(`${base}/logout`, { method: 'POST', redirect: 'manual', headers: { cookie, connection: 'close' } })).text()
       child.kill('SIGTERM')
       const bound = new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 5000))
       expect(await Promise.race([exited, bound])).toEqual({ code: 0, signal: null })
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
     }
+    const keyFile = join(dir, '.sesame-audit', 'key')
+    const { readAuditEvents, verifyAuditLog } = await import('@sesame/audit-log')
+    const { events, problems } = await readAuditEvents(auditLog, { keyFile })
+    expect(problems).toEqual([])
+    const types = events.map((entry) => entry.event.type)
+    expect(types.filter((type) => type === 'session.login')).toHaveLength(1)
+    expect(types.filter((type) => type === 'session.logout')).toHaveLength(1)
+    const rejected = events.filter((entry) => entry.event.type === 'session.rejected')
+    expect(rejected.reduce((sum, entry) => sum + (entry.event.count ?? 1), 0)).toBe(4)
+    expect((await verifyAuditLog(auditLog, { keyFile })).ok).toBe(true)
   })
 })
