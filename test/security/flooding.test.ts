@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { memoryStore, type AuditEvent } from '@sesame/core'
 import { Client } from '../conformance/behaviours.js'
 import { harnesses } from './harnesses.js'
-import { Apps, send, watchUnhandledRejections, type App } from './kit.js'
+import { Apps, SECRET, sealWith, send, watchUnhandledRejections } from './kit.js'
 
 const unhandled = watchUnhandledRejections()
 
@@ -80,6 +80,12 @@ for (const harness of harnesses) {
       vi.setSystemTime(Date.now() + 61_000)
       expect((await good.get('/read', attacker)).body.data).toEqual({ n: 1 })
       expect(app.writes()).toBe(2) // the session's creation, and one touch a minute later
+      // Genuine cookies of sessions that have ended (after a logout or a restart) are not counted.
+      const returning = { 'X-Forwarded-For': '198.51.100.88' }
+      for (let i = 0; i < 30; i++) {
+        const ended = await sealWith({ sid: `ended-session-id-${String(i).padStart(12, '0')}`, createdAt: Date.now() }, SECRET)
+        expect((await send(app, '/read', `sid=${ended}`, returning)).status).toBe(200)
+      }
     }, 60_000)
 
     it('creating sessions in a loop evicts other anonymous sessions, never logged-in users', async () => {
