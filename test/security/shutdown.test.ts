@@ -112,7 +112,11 @@ console.log('not closed')
   })
 })
 
-const exampleServer = join(repoRoot, 'examples/express-app/dist/server.js')
+/** The examples that run as a plain Node server (the Next.js example is covered by test/e2e). */
+const nodeExamples = [
+  { name: 'express-app', banner: 'sesame express example on', adapter: 'express' },
+  { name: 'koa-app', banner: 'sesame koa example on', adapter: 'koa' },
+].filter((example) => existsSync(join(repoRoot, 'examples', example.name, 'package.json')))
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -125,14 +129,15 @@ function freePort(): Promise<number> {
   })
 }
 
-describe('SIGTERM in the examples', () => {
-  it('examples/express-app: every audit event accepted before SIGTERM is in its (verified) audit log, and it exits 0 promptly', async () => {
+describe.each(nodeExamples)('SIGTERM in examples/$name', (example) => {
+  it('every audit event accepted before SIGTERM is in its (verified) audit log, and it exits 0 promptly', async () => {
+    const exampleServer = join(repoRoot, 'examples', example.name, 'dist/server.js')
     if (!existsSync(exampleServer)) {
-      builtEntry('express')
+      builtEntry(example.adapter)
       builtEntry('audit-log')
-      spawnSync(join(repoRoot, 'node_modules/.bin/tsc'), ['-p', join(repoRoot, 'examples/express-app/tsconfig.json')], { stdio: 'inherit' })
+      spawnSync(join(repoRoot, 'node_modules/.bin/tsc'), ['-p', join(repoRoot, 'examples', example.name, 'tsconfig.json')], { stdio: 'inherit' })
     }
-    const auditLog = join(dir, 'example-audit.log')
+    const auditLog = join(dir, `${example.name}-audit.log`)
     const port = await freePort()
     const child = spawn(process.execPath, [exampleServer], {
       cwd: dir,
@@ -144,7 +149,7 @@ describe('SIGTERM in the examples', () => {
     child.stderr.on('data', (chunk) => (output += chunk))
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })))
     try {
-      for (let i = 0; i < 100 && !output.includes('sesame express example on'); i++) await new Promise((resolve) => setTimeout(resolve, 50))
+      for (let i = 0; i < 100 && !output.includes(example.banner); i++) await new Promise((resolve) => setTimeout(resolve, 50))
       expect(output).toContain(`http://127.0.0.1:${port}`)
       const base = `http://127.0.0.1:${port}`
       const login = await fetch(`${base}/login`, {
