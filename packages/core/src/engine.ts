@@ -60,6 +60,7 @@ export class Engine implements SessionHost {
     this.#ownsStore = this.options.store === undefined
     this.store = this.options.store ?? memoryStore()
     this.audit = new Audit(deriveRefKey(this.options.secrets.sealSecret), this.options.audit, this.options.coalesceRejectedMs)
+    this.audit.closeTimeoutMs = this.options.auditCloseTimeoutMs
     this.#sealer = new Sealer(this.options.secrets)
     this.#limiter = new RejectLimiter(this.options.rejectLimit)
     this.#unsubscribe = this.store.subscribe?.((event) => this.#onStoreEvent(event))
