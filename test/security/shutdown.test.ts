@@ -4,11 +4,11 @@
 // has) would keep the process alive forever if close() forgot to close it.
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { builtEntry, repoRoot } from '../support/built.js'
+import { freePort } from '../support/ports.js'
 
 const here = new URL('.', import.meta.url).pathname
 const dir = mkdtempSync(join(tmpdir(), 'sesame-shutdown-'))
@@ -118,16 +118,6 @@ const nodeExamples = [
   { name: 'koa-app', banner: 'sesame koa example on', adapter: 'koa' },
 ].filter((example) => existsSync(join(repoRoot, 'examples', example.name, 'package.json')))
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-    server.on('error', reject)
-  })
-}
 
 describe.each(nodeExamples)('SIGTERM in examples/$name', (example) => {
   it('every audit event accepted before SIGTERM is in its (verified) audit log, and it exits 0 promptly', async () => {
