@@ -3,6 +3,7 @@
 // are skipped with a loud message (under CI=true a missing Redis fails the run instead).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import net from 'node:net'
+import { freePort } from './ports.js'
 
 function ping(url: string, timeoutMs = 1500): Promise<boolean> {
   const { hostname, port } = new URL(url)
@@ -16,16 +17,6 @@ function ping(url: string, timeoutMs = 1500): Promise<boolean> {
   })
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-    server.on('error', reject)
-  })
-}
 
 let started: ChildProcess | undefined
 

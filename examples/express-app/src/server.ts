@@ -20,9 +20,12 @@ Press Ctrl+C to stop.`)
 })
 
 async function shutdown() {
-  server.close()
-  await sessions.close() // flushes the audit sink: no accepted event is lost
-
+  // Stop accepting, let requests in flight finish (at most 10 s), then flush the audit sink:
+  // no event of an accepted request is lost.
+  const drained = new Promise<void>((resolve) => server.close(() => resolve()))
+  server.closeIdleConnections()
+  await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, 10_000).unref())])
+  await sessions.close()
   process.exit(0)
 }
 process.on('SIGTERM', shutdown)

@@ -73,6 +73,8 @@ export interface AuditOptions {
    * the next window opens or on flush(). Default '1m'; 0 turns it off.
    */
   coalesceRejected?: number | string
+  /** How long flush() and close() wait for sinks before reporting them through onError and going on. Default '5s'. */
+  closeTimeout?: number | string
 }
 
 /** Request facts an event may carry. Resolved by core from what the adapter read. */
@@ -122,6 +124,8 @@ export class Audit {
   readonly #refKey: Uint8Array
   readonly #coalesceMs: number
   readonly #rejectedWindows = new Map<string, { until: number; suppressed: number; last: AuditEvent }>()
+
+  closeTimeoutMs = 5_000
 
   constructor(refKey: Uint8Array, options: AuditOptions | undefined, coalesceMs: number) {
     this.#hooks = options?.hooks ? [...options.hooks] : []
@@ -209,11 +213,25 @@ export class Audit {
       if (window.suppressed > 0) this.deliver({ ...window.last, count: window.suppressed })
       window.suppressed = 0
     }
-    await Promise.all(this.#sinks.map((sink) => sink.flush().catch((error: unknown) => this.#onError(error, 'sink'))))
+    await this.#bounded((sink) => sink.flush(), 'sink flush')
   }
 
   async close(): Promise<void> {
     await this.flush()
-    await Promise.all(this.#sinks.map((sink) => sink.close().catch((error: unknown) => this.#onError(error, 'sink'))))
+    await this.#bounded((sink) => sink.close(), 'sink close')
+  }
+
+  /** Run one call per sink; a sink that fails or outlives closeTimeout is reported, never awaited forever. */
+  async #bounded(call: (sink: LogSink) => Promise<void>, what: string): Promise<void> {
+    if (this.#sinks.length === 0) return
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.closeTimeoutMs)
+      ;(timer as { unref?: () => void }).unref?.()
+    })
+    const all = Promise.all(this.#sinks.map((sink) => Promise.resolve().then(() => call(sink)).catch((error: unknown) => this.#onError(error, 'sink'))))
+    const outcome = await Promise.race([all, timeout])
+    clearTimeout(timer)
+    if (outcome === 'timeout') this.#onError(Object.assign(new Error(`${what} timed out`), { code: 'AUDIT_SINK_TIMEOUT' }), 'sink')
   }
 }

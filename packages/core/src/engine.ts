@@ -60,6 +60,7 @@ export class Engine implements SessionHost {
     this.#ownsStore = this.options.store === undefined
     this.store = this.options.store ?? memoryStore()
     this.audit = new Audit(deriveRefKey(this.options.secrets.sealSecret), this.options.audit, this.options.coalesceRejectedMs)
+    this.audit.closeTimeoutMs = this.options.auditCloseTimeoutMs
     this.#sealer = new Sealer(this.options.secrets)
     this.#limiter = new RejectLimiter(this.options.rejectLimit)
     this.#unsubscribe = this.store.subscribe?.((event) => this.#onStoreEvent(event))
@@ -294,7 +295,7 @@ export class Engine implements SessionHost {
       }
     }
     for (const key in state.snapshot) {
-      if (!(key in texts)) {
+      if (!Object.hasOwn(texts, key)) {
         unset.push(key)
         changed = true
       }
@@ -426,6 +427,9 @@ export class Engine implements SessionHost {
     const oldSid = state.persisted ? state.sid : undefined
     const { texts } = this.#serialize(state)
     const now = Date.now()
+    // If the store fails half-way, the request must be left exactly as it was: a login() that threw
+    // must not leave a session bound to the user for commit() to write later.
+    const before = { ...state }
     if (isLogin) {
       // A login starts a new authenticated session: its absolute lifetime starts now.
       state.createdAt = now
@@ -436,8 +440,26 @@ export class Engine implements SessionHost {
     state.persisted = false
     state.isNew = true
     if (oldSid !== undefined || isLogin) {
-      await this.#create(state, texts, now)
-      if (oldSid !== undefined) await this.#storeCall('destroy', oldSid, state.client, () => this.store.destroy(oldSid))
+      try {
+        await this.#create(state, texts, now)
+      } catch (error) {
+        Object.assign(state, before)
+        throw error
+      }
+      if (oldSid !== undefined) {
+        try {
+          await this.#storeCall('destroy', oldSid, state.client, () => this.store.destroy(oldSid))
+        } catch (error) {
+          // The old id is still live: keep using it, and drop the new record nobody has a cookie for
+          // (best effort: the store is failing; if this fails too, the record just times out).
+          const orphan = state.sid!
+          Object.assign(state, before)
+          await Promise.resolve()
+            .then(() => this.store.destroy(orphan))
+            .catch(() => {})
+          throw error
+        }
+      }
     } else {
       state.userChanged = userId !== undefined
     }

@@ -50,6 +50,7 @@ export interface ResolvedOptions {
   trustProxy: boolean
   audit: AuditOptions | undefined
   coalesceRejectedMs: number
+  auditCloseTimeoutMs: number
   maxSessionBytes: number
   rejectLimit: number
 }
@@ -59,7 +60,7 @@ const KNOWN = new Set([
   'audit', 'maxSessionBytes', 'rejectLimit',
 ])
 const KNOWN_COOKIE = new Set(['name', 'path', 'domain', 'secure', 'httpOnly', 'sameSite', 'partitioned'])
-const KNOWN_AUDIT = new Set(['hooks', 'sinks', 'onError', 'coalesceRejected'])
+const KNOWN_AUDIT = new Set(['hooks', 'sinks', 'onError', 'coalesceRejected', 'closeTimeout'])
 const MIN_SECRET = 32
 const encoder = new TextEncoder()
 
@@ -226,6 +227,7 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     trustProxy: options.trustProxy ?? false,
     audit,
     coalesceRejectedMs: coalesce,
+    auditCloseTimeoutMs: duration(audit?.closeTimeout, 5_000, 'audit.closeTimeout'),
     maxSessionBytes,
     rejectLimit,
   }

@@ -124,6 +124,24 @@ describe('engine', () => {
     expect(reported).toEqual(['hook', 'hook'])
   })
 
+  it('close() does not hang on a sink that never finishes flushing: it reports it and returns', async () => {
+    const reported: unknown[] = []
+    store = memoryStore()
+    engine = createEngine({
+      secret,
+      store,
+      audit: {
+        sinks: [{ write() {}, flush: () => new Promise<void>(() => {}), close: async () => {} }],
+        closeTimeout: 50,
+        onError: (error) => void reported.push((error as { code?: string }).code),
+      },
+    })
+    const started = Date.now()
+    await engine.close()
+    expect(Date.now() - started).toBeLessThan(5_000)
+    expect(reported).toEqual(['AUDIT_SINK_TIMEOUT'])
+  })
+
   it('a read-only session refuses writes with a clear error', async () => {
     make()
     const cookie = await newSession()

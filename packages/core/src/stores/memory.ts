@@ -1,6 +1,10 @@
-// The single-process store: a bounded LRU (lru-cache) of session records.
-// Capacity evicts the least recently used session (reported as `evicted`); each entry's TTL is its
-// own deadline, and an unref'd sweep removes expired entries without waiting for a read.
+// The single-process store: a bounded LRU (lru-cache) of session records, in two tiers.
+// Anonymous sessions and sessions bound to a user (after login) live in separate LRUs that share one
+// capacity: when full, the least recently used ANONYMOUS session goes first, and a user-bound one only
+// when no anonymous session is left. So a client creating sessions in a loop (each request without a
+// cookie can create one) pushes out other anonymous sessions, never a logged-in user's.
+// Each entry's TTL is its own deadline, and an unref'd sweep removes expired entries without waiting
+// for a read. Evictions are reported as `evicted`, expiries as `expired`.
 
 import { LRUCache } from 'lru-cache'
 import { parseDuration } from '../duration.js'
@@ -8,7 +12,7 @@ import { SessionConfigError } from '../errors.js'
 import type { SessionRecord, SessionStore, SessionUpdate, StoreEvent, StoreListener, StoredSession } from '../store.js'
 
 export interface MemoryStoreOptions {
-  /** Most sessions held at once. Default 10,000. */
+  /** Most sessions held at once, anonymous and logged-in together. Default 10,000. */
   max?: number
   /** Optional cap on the total size of all records, in bytes of JSON (approximate). Default: none. */
   maxBytes?: number
@@ -24,8 +28,16 @@ function recordSize(record: SessionRecord): number {
   return size
 }
 
+type Tier = LRUCache<string, SessionRecord>
+const STALE_TOO = { allowStale: true } as const
+
 export class MemoryStore implements SessionStore {
-  readonly #cache: LRUCache<string, SessionRecord>
+  /** Sessions without a bound user: evicted first. */
+  readonly #anonymous: Tier
+  /** Sessions bound to a user by login(): evicted only when no anonymous session is left. */
+  readonly #users: Tier
+  readonly #max: number
+  readonly #maxBytes: number | undefined
   readonly #byUser = new Map<string, Set<string>>()
   readonly #listeners = new Set<StoreListener>()
   #sweep: ReturnType<typeof setInterval> | undefined
@@ -38,27 +50,48 @@ export class MemoryStore implements SessionStore {
     }
     const sweepMs = parseDuration(options.sweepInterval ?? 60_000)
     if (sweepMs === undefined || sweepMs <= 0) throw new SessionConfigError("memoryStore `sweepInterval` must be a positive duration such as '1m'.")
-    this.#cache = new LRUCache<string, SessionRecord>({
-      max,
-      ...(options.maxBytes ? { maxSize: options.maxBytes, sizeCalculation: recordSize } : {}),
-      // Date-based clock: deadlines are epoch times, and tests may fake Date.
-      perf: clock,
-      ttlResolution: 0,
-      updateAgeOnGet: false,
-      dispose: (record, id, reason) => {
-        if (reason === 'set') return
-        this.#unindex(id, record)
-        if (reason === 'evict') this.#notify({ type: 'evicted', id, record })
-        else if (reason === 'expire') this.#notify({ type: 'expired', id, record })
-      },
-    })
-    this.#sweep = setInterval(() => this.#cache.purgeStale(), sweepMs)
+    this.#max = max
+    this.#maxBytes = options.maxBytes
+    // Each tier alone may hold up to the whole budget (when the other is empty); the shared budget
+    // is enforced across both by #makeRoom and #shrinkToBytes.
+    const tier = (): Tier =>
+      new LRUCache<string, SessionRecord>({
+        max,
+        ...(options.maxBytes ? { maxSize: options.maxBytes, sizeCalculation: recordSize } : {}),
+        // Date-based clock: deadlines are epoch times, and tests may fake Date.
+        perf: clock,
+        ttlResolution: 0,
+        updateAgeOnGet: false,
+        dispose: (record, id, reason) => {
+          // 'set' replaces a record in place; 'delete' is ours (destroy, a move between tiers), and
+          // the code that deletes keeps the user index itself.
+          if (reason === 'set' || reason === 'delete') return
+          this.#unindex(id, record)
+          // An entry that was already past its deadline when pushed out died of age, not of capacity.
+          if (reason === 'evict' && record.expiresAt > Date.now()) this.#notify({ type: 'evicted', id, record })
+          else this.#notify({ type: 'expired', id, record })
+        },
+      })
+    this.#anonymous = tier()
+    this.#users = tier()
+    this.#sweep = setInterval(() => this.purgeExpired(), sweepMs)
     ;(this.#sweep as { unref?: () => void }).unref?.()
   }
 
   /** Sessions held now (expired ones not yet swept included). */
   get size(): number {
-    return this.#cache.size
+    return this.#anonymous.size + this.#users.size
+  }
+
+  #tierFor(record: SessionRecord): Tier {
+    return record.userId === undefined ? this.#anonymous : this.#users
+  }
+
+  /** The tier holding `id` (expired or not), if any. */
+  #tierOf(id: string): Tier | undefined {
+    if (this.#anonymous.peek(id, STALE_TOO) !== undefined) return this.#anonymous
+    if (this.#users.peek(id, STALE_TOO) !== undefined) return this.#users
+    return undefined
   }
 
   #notify(event: StoreEvent): void {
@@ -80,30 +113,70 @@ export class MemoryStore implements SessionStore {
     if (ids.size === 0) this.#byUser.delete(record.userId)
   }
 
+  /** Remove `id` from whichever tier holds it, keeping the user index. Returns whether it was live. */
+  #remove(id: string): boolean {
+    const tier = this.#tierOf(id)
+    if (!tier) return false
+    const record = tier.peek(id, STALE_TOO)!
+    const live = tier.has(id)
+    tier.delete(id)
+    this.#unindex(id, record)
+    return live
+  }
+
+  /** Before a new id is added at capacity: evict one session, anonymous first. */
+  #makeRoom(): void {
+    if (this.size < this.#max) return
+    // pop() removes a tier's least recently used entry and reports it through dispose ('evict').
+    if (this.#anonymous.size > 0) this.#anonymous.pop()
+    else this.#users.pop()
+  }
+
+  /** After a write with maxBytes: evict (anonymous first) until both tiers fit, never `keep`. */
+  #shrinkToBytes(keep: string): void {
+    if (this.#maxBytes === undefined) return
+    while (this.#anonymous.calculatedSize + this.#users.calculatedSize > this.#maxBytes) {
+      // The entry just written is its tier's most recently used: pop() reaches it only if it is alone.
+      const anonymousOthers = this.#anonymous.size - (this.#anonymous.has(keep) ? 1 : 0)
+      const userOthers = this.#users.size - (this.#users.has(keep) ? 1 : 0)
+      if (anonymousOthers > 0) this.#anonymous.pop()
+      else if (userOthers > 0) this.#users.pop()
+      else return
+    }
+  }
+
+  /** Store `record` under `id` in its tier until its deadline. Returns false if already past it. */
   #put(id: string, record: SessionRecord): boolean {
     const ttl = record.expiresAt - Date.now()
     if (ttl <= 0) {
-      this.#cache.delete(id)
+      this.#remove(id)
       return false
     }
-    this.#cache.set(id, record, { ttl })
+    this.#tierFor(record).set(id, record, { ttl })
+    if (this.#maxBytes !== undefined) this.#shrinkToBytes(id)
     return true
   }
 
   get(id: string): SessionRecord | undefined {
-    return this.#cache.get(id)
+    // A get past the deadline removes the entry and reports it as expired (dispose, 'expire').
+    return this.#anonymous.get(id) ?? this.#users.get(id)
   }
 
   create(id: string, record: SessionRecord): boolean {
-    if (this.#cache.has(id)) return false
+    if (this.#tierOf(id) !== undefined) {
+      if (this.#anonymous.has(id) || this.#users.has(id)) return false
+      // An expired entry under this id may linger until the sweep: it is gone now.
+      this.#remove(id)
+    }
     const frozen = Object.freeze({ ...record, data: Object.freeze({ ...record.data }) })
-    if (!this.#put(id, frozen)) return true
-    this.#index(id, frozen.userId)
+    if (frozen.expiresAt <= Date.now()) return true
+    this.#makeRoom()
+    if (this.#put(id, frozen)) this.#index(id, frozen.userId)
     return true
   }
 
   update(id: string, update: SessionUpdate): boolean {
-    const current = this.#cache.get(id)
+    const current = this.get(id)
     if (!current) return false
     const data: Record<string, string> = { ...current.data, ...update.set }
     for (const key of update.unset) delete data[key]
@@ -115,21 +188,23 @@ export class MemoryStore implements SessionStore {
       lastActiveAt: update.lastActiveAt,
       expiresAt: Math.min(update.expiresAt, current.absoluteExpiresAt),
     })
-    if (userId !== current.userId) this.#unindex(id, current)
+    if (userId !== current.userId) {
+      // Bound or unbound: the session changes tier (same id, so the total count is unchanged).
+      this.#remove(id)
+    }
     if (this.#put(id, next)) this.#index(id, userId)
     return true
   }
 
   touch(id: string, lastActiveAt: number, expiresAt: number): boolean {
-    const current = this.#cache.get(id)
+    const current = this.get(id)
     if (!current) return false
     this.#put(id, Object.freeze({ ...current, lastActiveAt, expiresAt: Math.min(expiresAt, current.absoluteExpiresAt) }))
     return true
   }
 
   destroy(id: string): boolean {
-    // lru-cache's dispose (reason 'delete') removes it from the user index.
-    return this.#cache.delete(id)
+    return this.#remove(id)
   }
 
   listByUser(userId: string): StoredSession[] {
@@ -137,7 +212,7 @@ export class MemoryStore implements SessionStore {
     if (!ids) return []
     const sessions: StoredSession[] = []
     for (const id of [...ids]) {
-      const record = this.#cache.get(id, { updateAgeOnGet: false })
+      const record = this.#users.get(id)
       if (record) sessions.push({ id, record })
     }
     return sessions
@@ -150,8 +225,8 @@ export class MemoryStore implements SessionStore {
     for (const id of [...ids]) {
       if (id === exceptId) continue
       // get() purges an entry past its deadline (reported as expired), so it is not counted as revoked.
-      if (this.#cache.get(id) === undefined) continue
-      if (this.#cache.delete(id)) removed.push(id)
+      if (this.get(id) === undefined) continue
+      if (this.#remove(id)) removed.push(id)
     }
     return removed
   }
@@ -163,7 +238,8 @@ export class MemoryStore implements SessionStore {
 
   /** Remove expired entries now (the sweep does this every `sweepInterval`). */
   purgeExpired(): void {
-    this.#cache.purgeStale()
+    this.#anonymous.purgeStale()
+    this.#users.purgeStale()
   }
 
   close(): void {

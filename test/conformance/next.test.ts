@@ -1,0 +1,4 @@
+import { nextHarness } from './next.harness.js'
+import { runConformance } from './behaviours.js'
+
+runConformance(nextHarness)
