@@ -8,7 +8,7 @@ import autocannon from 'autocannon'
 const options = JSON.parse(process.argv[2])
 const send = (message) => process.send?.(message)
 
-function run(seconds, onResponse) {
+function run(seconds, onResponse, rate) {
   const instance = autocannon({
     url: options.url,
     connections: options.connections,
@@ -16,6 +16,8 @@ function run(seconds, onResponse) {
     headers: options.headers ?? {},
     // Pipelining stays at 1: a browser-like client waits for each response.
     pipelining: 1,
+    // Fixed-rate mode (--rate): every row gets the same request rate instead of "as fast as it goes".
+    ...(rate ? { overallRate: rate } : {}),
   })
   if (onResponse) instance.on('response', onResponse)
   return instance
@@ -28,6 +30,7 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
 }
 
+// The warm-up always runs flat out, so that a fixed-rate window starts as warm (JIT, caches) as the others.
 if (options.warmupSeconds > 0) await run(options.warmupSeconds)
 send({ type: 'warmed' })
 await new Promise((resolve) => process.once('message', resolve))
@@ -35,7 +38,7 @@ await new Promise((resolve) => process.once('message', resolve))
 const startedAt = process.hrtime.bigint()
 const cpuAtStart = process.cpuUsage()
 const responseTimes = []
-const result = await run(options.seconds, (client, statusCode, bytes, responseTimeMs) => { responseTimes.push(responseTimeMs) })
+const result = await run(options.seconds, (client, statusCode, bytes, responseTimeMs) => { responseTimes.push(responseTimeMs) }, options.rate)
 const sorted = Float64Array.from(responseTimes).sort()
 const elapsedSeconds = Number(process.hrtime.bigint() - startedAt) / 1e9
 const loaderCpu = process.cpuUsage(cpuAtStart)
