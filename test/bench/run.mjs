@@ -78,7 +78,7 @@ const settings = {
   scaleMax: Number(args['scale-max'] ?? (quick ? 20_000 : 100_000)),
   // Seconds the whole run may spend waiting for other work on the machine to calm down before a
   // measurement (0 disables). Bounded so that a busy machine still gets a run in the time budget.
-  quietWaitSeconds: Number(args['quiet-wait'] ?? (quick ? 3 : 60)),
+  quietWaitSeconds: Number(args['quiet-wait'] ?? (quick ? 3 : 30)),
 }
 const FIXED_RATE = Number(args['fixed-rate'] ?? 2000)
 const CASES = [

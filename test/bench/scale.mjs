@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto'
 import { importSesame, Unavailable } from './rows.mjs'
 
 const { creations, max } = JSON.parse(process.argv[2])
-const samples = 40
+const samples = 25
 const sampleEvery = Math.max(1, Math.floor(creations / samples))
 
 function heapAfterGc() {
