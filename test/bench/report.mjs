@@ -137,31 +137,32 @@ function notOk(cell) {
 
 function rowTable(results, summary, caseId) {
   const lines = [
-    '| row | req/s | noise | p50 ms | p99 ms | server CPU µs/req | excess over bare µs | req/s vs bare | server core busy | other load |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| row | req/s | req/s noise | p50 ms | p99 ms | server CPU µs/req | CPU noise | excess over bare µs | req/s vs bare | server core busy | other load |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ]
   let group
   for (const row of results.rows) {
     if (row.group !== group) {
       group = row.group
-      lines.push(`| **${group}** | | | | | | | | | |`)
+      lines.push(`| **${group}** | | | | | | | | | | |`)
     }
     const cell = summary[row.id][caseId]
     const name = row.kind === 'sesame' ? `**${row.label}**` : row.label
     if (cell.status !== 'ok') {
-      lines.push(`| ${name} | ${notOk(cell)} | | | | | | | | |`)
+      lines.push(`| ${name} | ${notOk(cell)} | | | | | | | | | |`)
       continue
     }
-    lines.push(`| ${name} | ${fmt.int(cell.rps)} | ${fmt.pct(cell.rpsSpread)} | ${fmt.ms(cell.latencyP50Ms)} | ${fmt.ms(cell.latencyP99Ms)} | ${fmt.int(cell.cpuUs)} | ${row.bare ? fmt.signed(cell.excessUs) : '(bare)'} | ${row.bare ? fmt.ratio(cell.rpsVsBare) : '1.00×'} | ${Math.round(cell.serverCoreUse * 100)}%${cell.errors ? ` (${cell.errors} errors)` : ''} | ${cell.foreignCores === undefined ? '?' : `${Math.round(cell.foreignCores * 100)}%`} |`)
+    lines.push(`| ${name} | ${fmt.int(cell.rps)} | ${fmt.pct(cell.rpsSpread)} | ${fmt.ms(cell.latencyP50Ms)} | ${fmt.ms(cell.latencyP99Ms)} | ${fmt.int(cell.cpuUs)} | ${fmt.pct(cell.cpuSpread)} | ${row.bare ? fmt.signed(cell.excessUs) : '(bare)'} | ${row.bare ? fmt.ratio(cell.rpsVsBare) : '1.00×'} | ${Math.round(cell.serverCoreUse * 100)}%${cell.errors ? ` (${cell.errors} errors)` : ''} | ${cell.foreignCores === undefined ? '?' : `${Math.round(cell.foreignCores * 100)}%`} |`)
   }
   return lines.join('\n')
 }
 
 function peerTable(results, summary) {
   const byId = new Map(results.rows.map((row) => [row.id, row]))
+  const caseNames = { cookie: 'existing session', new: 'new session', fixed: 'fixed rate' }
   const lines = [
-    '| sesame row | compared with | existing session: req/s ratio | existing session: CPU/req ratio | new session: req/s ratio | new session: CPU/req ratio |',
-    '| --- | --- | ---: | ---: | ---: | ---: |',
+    `| sesame row | compared with | ${results.cases.map((c) => `${caseNames[c.id] ?? c.id}: req/s ratio | ${caseNames[c.id] ?? c.id}: CPU/req ratio`).join(' | ')} |`,
+    `| --- | --- | ${results.cases.map(() => '---: | ---:').join(' | ')} |`,
   ]
   for (const row of results.rows) {
     for (const peerId of row.peers ?? []) {
@@ -173,7 +174,6 @@ function peerTable(results, summary) {
         if (own.status !== 'ok' || other.status !== 'ok') return ['–', '–']
         return [fmt.ratio(own.rps / other.rps), fmt.ratio(own.cpuUs / other.cpuUs)]
       })
-      while (cells.length < 4) cells.push('–')
       lines.push(`| ${row.label} | ${peer.label} | ${cells.join(' | ')} |`)
     }
   }
@@ -403,7 +403,7 @@ pnpm bench --quick    # 1 short round, writes test/bench/results/benchmarks-quic
 - **server CPU µs/req**: the server's own \`process.cpuUsage()\` (user + system, all its threads, GC included) over the measured window, divided by the requests it served. It does not depend on how fast the load generator is, so it is the figure to compare; **excess over bare** subtracts the bare row of the same framework. **server core busy** near 100% means the server was the bottleneck; well below means the load generator or Redis was, and req/s then understates the server.
 - **other load**: how much of a core something outside this bench used during the window (from \`/proc/stat\`, minus the server and the load generator). This machine may be shared; rows measured while it was high are the least trustworthy.
 - Before each measurement the harness waits for the machine to be quiet (other work under a quarter core), within a budget of ${s.quietWaitSeconds} s per run; it waited ${Math.round(results.quietWaitedSeconds ?? 0)} s in this run.
-- **noise**: half the spread (max − min) of req/s over the rounds, as a share of the median.${s.rounds < 2 ? ' One round: no noise figure.' : ''}
+- **req/s noise**, **CPU noise**: half the spread (max − min) over the rounds, as a share of the median (at a fixed rate req/s is set by the load generator, so read CPU noise there).${s.rounds < 2 ? ' One round: no noise figure.' : ''}
 - Rows marked *n/a* need a sesame package that is not built yet; *failed* rows did not pass the check run before measuring (the route must count 1, then 2 with the cookie).
 
 Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}${m.redis ? `; Redis ${m.redis} on the same machine (not pinned)` : ''}. Commit ${m.commit ?? '?'}${m.dirty ? ' (with uncommitted changes)' : ''}.
