@@ -4,6 +4,7 @@
 
 import { hmac } from '@noble/hashes/hmac.js'
 import { sha256 } from '@noble/hashes/sha2.js'
+import { toBase64Url } from './base64url.js'
 
 export type AuditEventType =
   | 'session.created'
@@ -91,12 +92,6 @@ const encoder = new TextEncoder()
 function clip(value: string | undefined): string | undefined {
   if (value === undefined) return undefined
   return value.length > MAX_FIELD ? value.slice(0, MAX_FIELD) : value
-}
-
-function toBase64Url(bytes: Uint8Array): string {
-  let text = ''
-  for (const byte of bytes) text += String.fromCharCode(byte)
-  return btoa(text).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
 }
 
 /** Derive the key for sessionRef from a secret, under its own label so it is never the sealing key. */

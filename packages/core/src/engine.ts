@@ -81,7 +81,7 @@ export class Engine implements SessionHost {
     let reason: 'tampered' | 'malformed' | 'unknown_key' | undefined
     let rejectedValue = ''
     for (const value of values) {
-      const result = await this.#sealer.unseal(value)
+      const result = this.#sealer.peek(value) ?? (await this.#sealer.unseal(value))
       if (typeof result === 'string') {
         reason ??= result
         if (!rejectedValue) rejectedValue = value

@@ -14,6 +14,8 @@ import { equalBytes } from '@noble/ciphers/utils.js'
 import { hmac } from '@noble/hashes/hmac.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { macPrefix } from 'iron-webcrypto'
+import { fromBase64Url, toBase64Url } from './base64url.js'
+import { randomBytes } from './random.js'
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
@@ -25,25 +27,8 @@ const MAX_KEY_PAIRS = 64
 
 interface KeyPair {
   encryption: Uint8Array
-  integrity: Uint8Array
-}
-
-export function toBase64Url(bytes: Uint8Array): string {
-  let text = ''
-  for (let i = 0; i < bytes.length; i++) text += String.fromCharCode(bytes[i]!)
-  return btoa(text).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
-}
-
-export function fromBase64Url(text: string): Uint8Array<ArrayBuffer> | undefined {
-  if (!/^[A-Za-z0-9_-]*$/.test(text)) return undefined
-  try {
-    const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'))
-    const bytes = new Uint8Array(binary.length)
-    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i)
-    return bytes
-  } catch {
-    return undefined
-  }
+  /** HMAC-SHA256 with the integrity key already absorbed: clone() per message skips re-keying. */
+  mac: ReturnType<typeof hmac.create>
 }
 
 function hex(bytes: Uint8Array): string {
@@ -74,7 +59,10 @@ export class IronKeys {
     let pair = this.#pairs.get(key)
     if (!pair) {
       const secret = this.#passwords[passwordId]!
-      pair = Promise.all([derive(secret, encryptionSalt), derive(secret, integritySalt)]).then(([encryption, integrity]) => ({ encryption, integrity }))
+      pair = Promise.all([derive(secret, encryptionSalt), derive(secret, integritySalt)]).then(([encryption, integrity]) => ({
+        encryption,
+        mac: hmac.create(sha256, integrity),
+      }))
       if (this.#pairs.size >= MAX_KEY_PAIRS) this.#pairs.delete(this.#pairs.keys().next().value!)
       this.#pairs.set(key, pair)
     }
@@ -96,8 +84,8 @@ export class IronKeys {
     let current = this.#current
     if (!current || now >= current.until || current.uses >= SALT_MAX_USES) {
       current = this.#current = {
-        encryptionSalt: hex(crypto.getRandomValues(new Uint8Array(32))),
-        integritySalt: hex(crypto.getRandomValues(new Uint8Array(32))),
+        encryptionSalt: hex(randomBytes(32)),
+        integritySalt: hex(randomBytes(32)),
         until: now + SALT_LIFETIME_MS,
         uses: 0,
       }
@@ -105,10 +93,10 @@ export class IronKeys {
     current.uses++
     const { encryptionSalt, integritySalt } = current
     const keys = await this.#pair(this.#sealId, encryptionSalt, integritySalt)
-    const iv = crypto.getRandomValues(new Uint8Array(16))
+    const iv = randomBytes(16)
     const encrypted = cbc(keys.encryption, iv).encrypt(encoder.encode(JSON.stringify(value)))
     const base = macPrefix + '*' + this.#sealId + '*' + encryptionSalt + '*' + toBase64Url(iv) + '*' + toBase64Url(encrypted) + '*'
-    const mac = hmac(sha256, keys.integrity, encoder.encode(base))
+    const mac = keys.mac.clone().update(encoder.encode(base)).digest()
     return base + '*' + integritySalt + '*' + toBase64Url(mac)
   }
 
@@ -126,7 +114,7 @@ export class IronKeys {
     if (!mac || !iv || iv.length !== 16 || !encrypted) return undefined
     const base = prefix + '*' + passwordId + '*' + encryptionSalt + '*' + ivText + '*' + encryptedText + '*' + expiration
     // equalBytes compares in constant time.
-    if (!equalBytes(hmac(sha256, keys.integrity, encoder.encode(base)), mac)) return undefined
+    if (!equalBytes(keys.mac.clone().update(encoder.encode(base)).digest(), mac)) return undefined
     try {
       return JSON.parse(decoder.decode(cbc(keys.encryption, iv).decrypt(encrypted)))
     } catch {

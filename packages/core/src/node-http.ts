@@ -16,15 +16,6 @@ export interface HoldableResponse {
 type Method = 'writeHead' | 'write' | 'end' | 'flushHeaders'
 const ABANDONED_HEADERS = ['content-type', 'content-length', 'content-encoding', 'content-disposition', 'location', 'etag', 'last-modified']
 
-function guardLateWrites(res: HoldableResponse, target: Record<Method, ((...args: unknown[]) => unknown) | undefined>): void {
-  const write = target.write!
-  const end = target.end!
-  const finished = () => (res as { writableEnded?: boolean }).writableEnded === true
-  ;(target as Record<string, unknown>).write = (...args: unknown[]) => (finished() ? false : write.apply(res, args))
-  ;(target as Record<string, unknown>).end = (...args: unknown[]) => (finished() ? res : end.apply(res, args))
-}
-const METHODS: readonly Method[] = ['writeHead', 'write', 'end', 'flushHeaders']
-
 /** Add one Set-Cookie value, keeping any the app set. */
 export function appendSetCookie(res: Pick<HoldableResponse, 'getHeader' | 'setHeader'>, cookie: string): void {
   const previous = res.getHeader('set-cookie')
@@ -45,49 +36,56 @@ export function holdResponse(
   onError: (error: unknown) => void,
 ): void {
   const target = res as unknown as Record<Method, ((...args: unknown[]) => unknown) | undefined>
-  const own = new Map<Method, unknown>()
-  for (const name of METHODS) if (Object.hasOwn(res, name)) own.set(name, target[name])
-  let queue: Array<[Method, unknown[]]> | undefined
+  // Originals as found (the prototype's, or another middleware's own wrapper).
+  const writeHead = target.writeHead!
+  const write = target.write!
+  const end = target.end!
+  const flushHeaders = target.flushHeaders
+  // 0: nothing sent yet; 1: holding calls while the commit runs; 2: committed, pass straight through;
+  // 3: the commit failed, the error response is being built: pass through until it ends, then drop.
+  let phase = 0
+  let queue: Array<[Method, unknown[]]> = []
 
-  const restore = () => {
-    for (const name of METHODS) {
-      if (own.has(name)) (target as Record<string, unknown>)[name] = own.get(name)
-      else delete (target as Record<string, unknown>)[name]
-    }
-  }
+  const original = (name: Method) => (name === 'writeHead' ? writeHead : name === 'write' ? write : name === 'end' ? end : flushHeaders!)
 
   const start = () => {
+    phase = 1
     commit().then(
       (cookie) => {
-        restore()
+        phase = 2
         if (cookie !== undefined && !res.headersSent) appendSetCookie(res, cookie)
-        const calls = queue!
-        queue = undefined
-        for (const [name, args] of calls) target[name]!.apply(res, args)
+        const calls = queue
+        queue = []
+        for (const [name, args] of calls) original(name).apply(res, args)
       },
       (error: unknown) => {
-        restore()
-        queue = undefined
+        phase = 3
+        queue = []
         // The held response will never be sent: drop what describes it, so the error response that
         // the framework builds next does not inherit its type, length or redirect target.
         if (!res.headersSent) for (const name of ABANDONED_HEADERS) res.removeHeader?.(name)
-        // The handler may still be writing (a piped stream): once the error response has ended,
-        // its late writes are dropped instead of raising "write after end".
-        guardLateWrites(res, target)
         onError(error)
       },
     )
   }
 
-  for (const name of METHODS) {
-    if (typeof target[name] !== 'function') continue
-    ;(target as Record<string, unknown>)[name] = (...args: unknown[]) => {
-      if (queue) queue.push([name, args])
-      else {
-        queue = [[name, args]]
-        start()
-      }
-      return name === 'write' ? true : name === 'flushHeaders' ? undefined : res
+  // The wrappers stay installed for the life of the response and are never deleted: deleting an own
+  // property that is not the last one added turns the response into a slow dictionary-mode object,
+  // which every later property access in Node's HTTP code would pay for.
+  const wrap = (name: Method) => (...args: unknown[]) => {
+    if (phase === 2) return original(name).apply(res, args)
+    if (phase === 3) {
+      // The handler may still be writing (a piped stream): once the error response has ended,
+      // its late writes are dropped instead of raising "write after end".
+      if ((res as { writableEnded?: boolean }).writableEnded === true) return name === 'write' ? false : res
+      return original(name).apply(res, args)
     }
+    queue.push([name, args])
+    if (phase === 0) start()
+    return name === 'write' ? true : name === 'flushHeaders' ? undefined : res
   }
+  target.writeHead = wrap('writeHead')
+  target.write = wrap('write')
+  target.end = wrap('end')
+  if (typeof flushHeaders === 'function') target.flushHeaders = wrap('flushHeaders')
 }

@@ -46,6 +46,11 @@ export class Sealer {
     return sealed
   }
 
+  /** A value that already verified (no crypto, no await): the hot path for a returning cookie. */
+  peek(value: string): Verified | undefined {
+    return this.#verified.get(value)
+  }
+
   /** The verified content of a cookie value, or why it was rejected. Never throws. */
   async unseal(value: string): Promise<UnsealResult> {
     const known = this.#verified.get(value)

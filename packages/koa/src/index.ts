@@ -26,14 +26,46 @@ export interface SessionMiddleware extends Middleware {
 
 export type { Session, SessionOptions } from '@sesame/core'
 
-/** Marks a context that already has a session (the middleware mounted twice, e.g. app and router). */
-const MOUNTED = Symbol('sesame.koa')
+/** The request's session holder, under a symbol on ctx (never collides with the app's own ctx fields). */
+const HELD = Symbol('sesame.koa')
+
+interface Held {
+  state: RequestState
+  /** `ctx.session = null` starts a destroy; the commit waits for it. */
+  destroying: Promise<void> | undefined
+}
+
+/**
+ * `ctx.session` is an accessor on the app's context prototype, defined once per app: defining it on
+ * every ctx would cost two property definitions per request and push each ctx into dictionary mode.
+ */
+function defineSessionAccessor(proto: object): void {
+  if (Object.hasOwn(proto, 'session')) return
+  Object.defineProperty(proto, 'session', {
+    configurable: true,
+    enumerable: true,
+    get(this: Record<symbol, Held | undefined>) {
+      return this[HELD]?.state.session
+    },
+    set(this: Record<symbol, Held | undefined>, value: unknown) {
+      const held = this[HELD]
+      if (!held) throw new TypeError('ctx.session is set by the sesame middleware; mount it before this code runs.')
+      if (value !== null && value !== undefined) {
+        throw new TypeError('ctx.session can only be assigned null (to destroy the session); set properties on it to store data.')
+      }
+      const destroyed = held.state.session.destroy()
+      destroyed.catch(() => {}) // observed by the commit
+      held.destroying = held.destroying ? held.destroying.then(() => destroyed) : destroyed
+    },
+  })
+}
 
 export function session(options: SessionOptions): SessionMiddleware {
   const engine = createEngine(options)
 
   const middleware = async (ctx: Context, next: Next): Promise<void> => {
-    if ((ctx as unknown as Record<symbol, unknown>)[MOUNTED]) return next()
+    const holder = ctx as unknown as Record<symbol, Held | undefined>
+    if (holder[HELD]) return next()
     const req = ctx.req
     const query = ctx.originalUrl.indexOf('?')
     const state: RequestState = await engine.load({
@@ -46,27 +78,13 @@ export function session(options: SessionOptions): SessionMiddleware {
       method: req.method,
       path: query === -1 ? ctx.originalUrl : ctx.originalUrl.slice(0, query),
     })
-
-    // `ctx.session = null` starts a destroy; the commit waits for it.
-    let destroying: Promise<void> | undefined
-    Object.defineProperty(ctx, MOUNTED, { value: true })
-    Object.defineProperty(ctx, 'session', {
-      configurable: true,
-      enumerable: true,
-      get: () => state.session,
-      set: (value: unknown) => {
-        if (value !== null && value !== undefined) {
-          throw new TypeError('ctx.session can only be assigned null (to destroy the session); set properties on it to store data.')
-        }
-        const destroyed = state.session.destroy()
-        destroyed.catch(() => {}) // observed by the commit below
-        destroying = destroying ? destroying.then(() => destroyed) : destroyed
-      },
-    })
+    defineSessionAccessor(Object.getPrototypeOf(ctx) as object)
+    const held: Held = { state, destroying: undefined }
+    holder[HELD] = held
 
     let committing: Promise<string | undefined> | undefined
     const commit = async (): Promise<string | undefined> => {
-      if (destroying) await destroying
+      if (held.destroying) await held.destroying
       return engine.commit(state)
     }
     /** Settles once the inline commit (after downstream) has put its cookie on the response. */
