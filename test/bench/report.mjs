@@ -16,6 +16,8 @@ export const TARGETS = {
   expressSessionRatio: 1.3,
   koaSessionRatio: 2.5,
   ironSessionRatio: 10,
+  auditEventsPerSec: 50_000,
+  auditMaxLoss: 0.1,
 }
 
 // ------------------------------------------------------------------ machine + versions
@@ -219,6 +221,14 @@ function targetRows(results, summary) {
   out.push(ratioTarget(`Koa: ≥ ${TARGETS.koaSessionRatio}× koa-session's req/s (external store), existing session`, 'koa-sesame', 'koa-session-store', TARGETS.koaSessionRatio))
   out.push(ratioTarget(`node:http: ≥ ${TARGETS.ironSessionRatio}× iron-session's req/s, existing session`, 'node-sesame', 'iron-session', TARGETS.ironSessionRatio))
   out.push(ratioTarget("New session: no slower than express-session's creation path (req/s ratio ≥ 1)", 'express-sesame', 'express-session', 1, 'new'))
+
+  for (const [caseId, caseLabel] of [['cookie', 'existing session'], ['new', 'new session']]) {
+    out.push(ratioTarget(`Audit file sink on: at most ${TARGETS.auditMaxLoss * 100}% fewer req/s than off (issue 4), ${caseLabel}`, 'express-sesame-audit', 'express-sesame', 1 - TARGETS.auditMaxLoss, caseId))
+  }
+  const sink = results.auditSink
+  const sinkLabel = `Audit fileSink sustains ≥ ${TARGETS.auditEventsPerSec.toLocaleString('en')} events/s (issue 4)`
+  if (!sink || sink.error) out.push([sinkLabel, sink?.error ?? 'not run', 'n/a'])
+  else out.push([sinkLabel, `${Math.round(sink.eventsPerSec).toLocaleString('en')} events/s, median of ${sink.rounds} run(s) of ${sink.events.toLocaleString('en')} (${sink.all.map((n) => n.toLocaleString('en')).join(', ')}); ${Math.round(sink.eventsPerCpuSec).toLocaleString('en')} per CPU-second; ${sink.dropped} dropped; ${sink.verified ? 'every file verified' : 'VERIFY FAILED'}`, verdict(sink.eventsPerSec >= TARGETS.auditEventsPerSec && sink.dropped === 0 && sink.verified)])
 
   const scale = results.scale
   const sesameScale = scale?.stores?.find((store) => store.id === 'sesame')

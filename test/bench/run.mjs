@@ -344,8 +344,35 @@ if (args.scale && !args['no-scale']) {
   else for (const store of scale.stores) console.log(`  ${store.label.padEnd(40)} ${store.summary}`)
 }
 
+// ------------------------------------------------------------------ the audit sink on its own
+// Events per second @sesame/audit-log's fileSink sustains end to end (write -> encrypt -> append ->
+// close), from the package's own throughput script, pinned like a server; median of the rounds.
+let auditSink
+{
+  const script = `${repoRoot}packages/audit-log/bench/throughput.mjs`
+  const events = String(quick ? 50_000 : 200_000)
+  const runs = []
+  for (let round = 0; round < (quick ? 1 : 3); round++) {
+    const command = pinning ? ['taskset', ['-c', '0', process.execPath, script, events]] : [process.execPath, [script, events]]
+    const child = spawnSync(command[0], command[1], { encoding: 'utf8', timeout: 300_000 })
+    try {
+      runs.push(JSON.parse(child.stdout.trim().split('\n').at(-1)))
+    } catch {
+      auditSink = { error: (child.stderr || child.stdout || 'no output').trim().split('\n').at(-1) }
+      break
+    }
+  }
+  if (!auditSink && runs.length) {
+    const sorted = [...runs].sort((a, b) => a.eventsPerSec - b.eventsPerSec)
+    const median = sorted[Math.floor(sorted.length / 2)]
+    auditSink = { events: Number(events), rounds: runs.length, eventsPerSec: median.eventsPerSec, eventsPerCpuSec: median.eventsPerCpuSec, dropped: runs.reduce((sum, run) => sum + (run.dropped ?? 0), 0), verified: runs.every((run) => run.verified !== false), all: runs.map((run) => Math.round(run.eventsPerSec)) }
+    console.log(`audit fileSink: ${Math.round(auditSink.eventsPerSec).toLocaleString('en')} events/s (rounds: ${auditSink.all.join(', ')}), dropped ${auditSink.dropped}`)
+  } else if (auditSink?.error) console.log(`audit fileSink throughput failed: ${auditSink.error}`)
+}
+
 const results = {
   settings,
+  auditSink,
   pinning,
   partial,
   cases: CASES.filter((c) => selectedCases.includes(c.id)),

@@ -171,32 +171,72 @@ export class RedisStore implements SessionStore {
     return `${this.#prefix}u:{${userId}}`
   }
 
-  /**
-   * Runs one store call under one deadline. When it passes, the call rejects at once, and its commands
-   * still waiting in node-redis' offline queue are withdrawn: without that they would run after a
-   * reconnect, writing what the caller was told had failed.
-   */
-  async #run<T>(operation: string, work: (redis: ScopedCommands) => Promise<T>): Promise<T> {
-    const commands = new BoundedCommands(this.#client, this.#connected)
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        commands.expire()
-        reject(new SessionStoreUnavailable(operation, { cause: new Error(`Redis did not answer within ${this.#timeoutMs} ms`) }))
-      }, this.#timeoutMs)
-    })
-    try {
-      const attempt = work(commands)
-      // Whatever the attempt does after the deadline won, it must not become an unhandled rejection.
-      attempt.catch(() => {})
-      return await Promise.race([attempt, deadline])
-    } catch (error) {
-      if (error instanceof SessionStoreUnavailable) throw error
-      throw new SessionStoreUnavailable(operation, { cause: error })
-    } finally {
-      clearTimeout(timer)
-      commands.expire()
+  /** Calls in flight, each with its deadline; one sweep timer for all of them (not a timer per call). */
+  readonly #inflight = new Set<{ deadline: number; fail: () => void }>()
+  #sweeper: ReturnType<typeof setInterval> | undefined
+
+  #sweep(): void {
+    const now = Date.now()
+    for (const call of this.#inflight) {
+      if (call.deadline <= now) {
+        this.#inflight.delete(call)
+        call.fail()
+      }
     }
+    if (this.#inflight.size === 0 && this.#sweeper) {
+      clearInterval(this.#sweeper)
+      this.#sweeper = undefined
+    }
+  }
+
+  /**
+   * Runs one store call under one deadline. When it passes, the call rejects, and its commands still
+   * waiting in node-redis' offline queue are withdrawn: without that they would run after a reconnect,
+   * writing what the caller was told had failed. Deadlines are checked by one shared, unref'd sweep
+   * every commandTimeout / 10 (at least 10 ms), so a call fails at most that much after its deadline;
+   * a timer and a Promise.race per call cost more than the rest of the store's own work.
+   */
+  #run<T>(operation: string, work: (redis: ScopedCommands) => Promise<T>): Promise<T> {
+    const commands = new BoundedCommands(this.#client, this.#connected)
+    return new Promise<T>((resolve, reject) => {
+      let settled = false
+      const call = {
+        deadline: Date.now() + this.#timeoutMs,
+        fail: () => {
+          if (settled) return
+          settled = true
+          commands.expire()
+          reject(new SessionStoreUnavailable(operation, { cause: new Error(`Redis did not answer within ${this.#timeoutMs} ms`) }))
+        },
+      }
+      this.#inflight.add(call)
+      if (!this.#sweeper) {
+        this.#sweeper = setInterval(() => this.#sweep(), Math.max(10, Math.floor(this.#timeoutMs / 10)))
+        ;(this.#sweeper as { unref?: () => void }).unref?.()
+      }
+      let attempt: Promise<T>
+      try {
+        attempt = work(commands)
+      } catch (error) {
+        attempt = Promise.reject(error)
+      }
+      attempt.then(
+        (value) => {
+          this.#inflight.delete(call)
+          if (settled) return
+          settled = true
+          commands.expire()
+          resolve(value)
+        },
+        (error: unknown) => {
+          this.#inflight.delete(call)
+          if (settled) return
+          settled = true
+          commands.expire()
+          reject(error instanceof SessionStoreUnavailable ? error : new SessionStoreUnavailable(operation, { cause: error }))
+        },
+      )
+    })
   }
 
   async #script(redis: ScopedCommands, script: LuaScript, key: string, args: string[]): Promise<unknown> {
