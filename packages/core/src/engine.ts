@@ -87,7 +87,8 @@ export class Engine implements SessionHost {
         if (!rejectedValue) rejectedValue = value
         continue
       }
-      const record = await this.#storeCall('get', result.sid, client, () => this.store.get(result.sid))
+      const pending = this.#storeCall('get', result.sid, client, () => this.store.get(result.sid))
+      const record = isThenable(pending) ? await pending : pending
       if (!record) {
         if (this.#lastExpired === result.sid) {
           this.#lastExpired = undefined
@@ -304,15 +305,17 @@ export class Engine implements SessionHost {
     const expiresAt = nextExpiry(now, this.options.idleTimeout, state.absoluteExpiresAt)
     let applied: boolean
     if (changed) {
-      applied = await this.#storeCall('update', sid, state.client, () =>
+      const pending = this.#storeCall('update', sid, state.client, () =>
         this.store.update(sid, { set, unset, userId: state.userChanged ? state.userId ?? null : undefined, lastActiveAt: now, expiresAt }),
       )
+      applied = isThenable(pending) ? await pending : pending
       if (applied) {
         state.snapshot = texts
         state.userChanged = false
       }
     } else if (state.touchRequested || now - state.lastActiveAt >= this.options.touchInterval) {
-      applied = await this.#storeCall('touch', sid, state.client, () => this.store.touch(sid, now, expiresAt))
+      const pending = this.#storeCall('touch', sid, state.client, () => this.store.touch(sid, now, expiresAt))
+      applied = isThenable(pending) ? await pending : pending
     } else {
       return
     }
@@ -547,16 +550,31 @@ export class Engine implements SessionHost {
     })
   }
 
-  async #storeCall<T>(operation: string, sid: string, client: ClientInfo | undefined, call: () => T | Promise<T>): Promise<T> {
+  /**
+   * One store call. A synchronous store (the memory store) is answered without a promise or a
+   * microtask hop: callers `await` only a thenable (see settle()). Any failure becomes
+   * SessionStoreUnavailable plus a `store.error` event.
+   */
+  #storeCall<T>(operation: string, sid: string, client: ClientInfo | undefined, call: () => T | Promise<T>): T | Promise<T> {
+    let result: T | Promise<T>
     try {
-      return await call()
+      result = call()
     } catch (error) {
-      const code = error instanceof SesameError ? error.code : ((error as { code?: unknown })?.code ?? (error as { name?: unknown })?.name)
-      this.audit.emit('store.error' satisfies AuditEventType, sid, client, { operation, error: typeof code === 'string' ? code : 'error' })
-      if (error instanceof SessionStoreUnavailable) throw error
-      throw new SessionStoreUnavailable(operation, { cause: error })
+      throw this.#storeFailure(operation, sid, client, error)
     }
+    if (isThenable(result)) return result.then(undefined, (error: unknown) => Promise.reject(this.#storeFailure(operation, sid, client, error)))
+    return result
   }
+
+  #storeFailure(operation: string, sid: string, client: ClientInfo | undefined, error: unknown): SessionStoreUnavailable {
+    const code = error instanceof SesameError ? error.code : ((error as { code?: unknown })?.code ?? (error as { name?: unknown })?.name)
+    this.audit.emit('store.error' satisfies AuditEventType, sid, client, { operation, error: typeof code === 'string' ? code : 'error' })
+    return error instanceof SessionStoreUnavailable ? error : new SessionStoreUnavailable(operation, { cause: error })
+  }
+}
+
+function isThenable<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function'
 }
 
 function clip(value: string | undefined): string | undefined {
