@@ -99,9 +99,14 @@ export function deriveRefKey(secret: string): Uint8Array {
   return hmac(sha256, encoder.encode(secret), encoder.encode('sesame/sessionRef/v1'))
 }
 
+/** HMAC states with the key already absorbed, per key: clone() per hash skips re-keying (~3x cheaper). */
+const keyedStates = new WeakMap<Uint8Array, ReturnType<typeof hmac.create>>()
+
 /** A keyed hash of a session id or a cookie value: 128 bits, base64url. */
 export function sessionRef(refKey: Uint8Array, value: string): string {
-  return toBase64Url(hmac(sha256, refKey, encoder.encode(value)).subarray(0, 16))
+  let keyed = keyedStates.get(refKey)
+  if (!keyed) keyedStates.set(refKey, (keyed = hmac.create(sha256, refKey)))
+  return toBase64Url(keyed.clone().update(encoder.encode(value)).digest().subarray(0, 16))
 }
 
 function defaultOnError(error: unknown, where: string): void {
