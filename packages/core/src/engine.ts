@@ -218,7 +218,21 @@ export class Engine implements SessionHost {
 
   /** Write what the request changed and return the Set-Cookie value to send, if any. */
   async commit(state: RequestState): Promise<string | undefined> {
-    if (state.readOnly) return undefined
+    if (state.readOnly) {
+      // A read-only request (a Next.js server component) cannot set cookies, but it is activity:
+      // refresh the store's activity time when due, never write data, never send a cookie.
+      // Only the activity time: even a nested mutation of a read-only session's data is never written.
+      const now = Date.now()
+      if (state.persisted && now - state.lastActiveAt >= this.options.touchInterval) {
+        const sid = state.sid!
+        const expiresAt = nextExpiry(now, this.options.idleTimeout, state.absoluteExpiresAt)
+        if (await this.#storeCall('touch', sid, state.client, () => this.store.touch(sid, now, expiresAt))) {
+          state.lastActiveAt = now
+          state.expiresAt = expiresAt
+        }
+      }
+      return undefined
+    }
     await this.#persist(state, false)
     if (state.persisted) {
       if (!state.cookieNeedsSet) return undefined

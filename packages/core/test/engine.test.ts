@@ -153,6 +153,22 @@ describe('engine', () => {
     expect(await engine.commit(state)).toBeUndefined()
   })
 
+  it('a read-only request counts as activity (a throttled touch) but never writes data or a cookie', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    make({ idleTimeout: '10m' })
+    const state0 = await engine.load(request())
+    state0.session.cart = ['a']
+    const cookie = valueOf(await engine.commit(state0))!
+    vi.setSystemTime(Date.now() + 5 * 60_000)
+    const read = await engine.load(request(cookie, { readOnly: true }))
+    ;(read.session.cart as string[]).push('smuggled') // a nested mutation the Proxy cannot see
+    expect(await engine.commit(read)).toBeUndefined()
+    vi.setSystemTime(Date.now() + 6 * 60_000) // 11 min after creation, 6 after the read: alive
+    const later = await engine.load(request(cookie))
+    expect(later.isNew).toBe(false)
+    expect(later.session.cart).toEqual(['a'])
+  })
+
   it('session.save() writes immediately; reload() sees other requests\' writes', async () => {
     make()
     const cookie = await newSession()

@@ -35,14 +35,9 @@ export async function readSession(engine: Engine): Promise<ReadonlySession> {
   const info = await currentRequest(true)
   const state = await engine.load(info)
   const session = state.session as unknown as ReadonlySession
-  // Reading is activity too: refresh the idle deadline after the response (no cookie changes),
-  // at most once per touch interval, so users who only browse server-rendered pages stay logged in.
-  if (!state.isNew && Date.now() - session.meta.lastActiveAt >= engine.options.touchInterval) {
-    after(async () => {
-      const writable = await engine.load({ ...info, readOnly: false })
-      if (!writable.isNew) await engine.commit(writable)
-    })
-  }
+  // Reading is activity too: after the response, core refreshes the idle deadline (no cookie change,
+  // at most once per touch interval), so users who only browse server-rendered pages stay logged in.
+  if (!state.isNew) after(() => engine.commit(state).then(() => undefined))
   return session
 }
 
