@@ -21,11 +21,12 @@ import { SesameError, SessionConfigError, SessionDataInvalid, SessionReadOnly, S
 import { newSessionId } from './id.js'
 import { resolveOptions, type ResolvedOptions, type SessionOptions } from './options.js'
 import { RejectLimiter } from './reject-limit.js'
-import { Sealer } from './seal.js'
+import { Sealer, type UnsealResult } from './seal.js'
 import { RESERVED, Session, type SessionHost } from './session.js'
 import type { RequestState } from './state.js'
 import type { SessionRecord, SessionStore, StoreEvent } from './store.js'
 import { memoryStore } from './stores/memory.js'
+import { drive, isThenable, type MaybePromise, type Steps } from './maybe.js'
 import { expiryReason, nextExpiry } from './timeouts.js'
 
 /** One of a user's sessions, as listed for a "your active sessions" page. */
@@ -68,7 +69,16 @@ export class Engine implements SessionHost {
 
   // ---------------------------------------------------------------- load
 
-  async load(info: RequestInfo): Promise<RequestState> {
+  /**
+   * The request's session. A plain value when nothing had to wait (the memory store, a cookie seen
+   * before), else a Promise: `await` it, or check for a thenable to stay synchronous (see maybe.ts).
+   * Throws (or rejects with) SessionRejectLimit or SessionStoreUnavailable.
+   */
+  load(info: RequestInfo): MaybePromise<RequestState> {
+    return drive(this.#loadSteps(info))
+  }
+
+  *#loadSteps(info: RequestInfo): Steps<RequestState> {
     const client = clientInfo(info, this.options.trustProxy)
     const values = readCookie(info.cookie, this.options.cookie.name)
     const state = this.#fresh(info, client, values !== undefined)
@@ -81,14 +91,13 @@ export class Engine implements SessionHost {
     let reason: 'tampered' | 'malformed' | 'unknown_key' | undefined
     let rejectedValue = ''
     for (const value of values) {
-      const result = this.#sealer.peek(value) ?? (await this.#sealer.unseal(value))
+      const result = this.#sealer.peek(value) ?? ((yield this.#sealer.unseal(value)) as UnsealResult)
       if (typeof result === 'string') {
         reason ??= result
         if (!rejectedValue) rejectedValue = value
         continue
       }
-      const pending = this.#storeCall('get', result.sid, client, () => this.store.get(result.sid))
-      const record = isThenable(pending) ? await pending : pending
+      const record = (yield this.#storeCall('get', result.sid, client, () => this.store.get(result.sid))) as SessionRecord | undefined
       if (!record) {
         if (this.#lastExpired === result.sid) {
           this.#lastExpired = undefined
@@ -104,7 +113,7 @@ export class Engine implements SessionHost {
       const expired = expiryReason(record, now)
       if (expired) {
         this.#emitExpired(result.sid, record, expired, client)
-        await this.#storeCall('destroy', result.sid, client, () => this.store.destroy(result.sid))
+        yield this.#storeCall('destroy', result.sid, client, () => this.store.destroy(result.sid))
         state.clearCookie = true
         return state
       }
@@ -200,7 +209,8 @@ export class Engine implements SessionHost {
         delete snapshot[key]
         continue
       }
-      Reflect.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true })
+      // Not a reserved name, so no setter of Session.prototype is in the way of a plain assignment.
+      ;(target as Record<string, unknown>)[key] = value
     }
     state.snapshot = snapshot
   }
@@ -216,8 +226,15 @@ export class Engine implements SessionHost {
 
   // ---------------------------------------------------------------- commit
 
-  /** Write what the request changed and return the Set-Cookie value to send, if any. */
-  async commit(state: RequestState): Promise<string | undefined> {
+  /**
+   * Write what the request changed and return the Set-Cookie value to send, if any. A plain value
+   * when the store answered synchronously, else a Promise (see load()).
+   */
+  commit(state: RequestState): MaybePromise<string | undefined> {
+    return drive(this.#commitSteps(state))
+  }
+
+  *#commitSteps(state: RequestState): Steps<string | undefined> {
     if (state.readOnly) {
       // A read-only request (a Next.js server component) cannot set cookies, but it is activity:
       // refresh the store's activity time when due, never write data, never send a cookie.
@@ -226,18 +243,18 @@ export class Engine implements SessionHost {
       if (state.persisted && now - state.lastActiveAt >= this.options.touchInterval) {
         const sid = state.sid!
         const expiresAt = nextExpiry(now, this.options.idleTimeout, state.absoluteExpiresAt)
-        if (await this.#storeCall('touch', sid, state.client, () => this.store.touch(sid, now, expiresAt))) {
+        if ((yield this.#storeCall('touch', sid, state.client, () => this.store.touch(sid, now, expiresAt))) as boolean) {
           state.lastActiveAt = now
           state.expiresAt = expiresAt
         }
       }
       return undefined
     }
-    await this.#persist(state, false)
+    yield* this.#persistSteps(state, false)
     if (state.persisted) {
       if (!state.cookieNeedsSet) return undefined
       state.cookieNeedsSet = false
-      const sealed = await this.#sealer.seal({ sid: state.sid!, createdAt: state.createdAt })
+      const sealed = this.#sealer.seal({ sid: state.sid!, createdAt: state.createdAt })
       return serializeCookie(this.options.cookie, sealed, this.#secureCookie(state))
     }
     if (state.clearCookie) {
@@ -286,7 +303,7 @@ export class Engine implements SessionHost {
   }
 
   /** The store half of commit (also `session.save()`): create, update or touch. */
-  async #persist(state: RequestState, explicit: boolean): Promise<void> {
+  *#persistSteps(state: RequestState, explicit: boolean): Steps<void> {
     const { texts } = this.#serialize(state)
     const now = Date.now()
     if (!state.persisted) {
@@ -296,7 +313,7 @@ export class Engine implements SessionHost {
         break
       }
       if (empty && !explicit && !this.options.saveUninitialized && state.userId === undefined) return
-      await this.#create(state, texts, now)
+      yield* this.#createSteps(state, texts, now)
       this.audit.emit('session.created', state.sid!, state.client)
       return
     }
@@ -319,17 +336,15 @@ export class Engine implements SessionHost {
     const expiresAt = nextExpiry(now, this.options.idleTimeout, state.absoluteExpiresAt)
     let applied: boolean
     if (changed) {
-      const pending = this.#storeCall('update', sid, state.client, () =>
+      applied = (yield this.#storeCall('update', sid, state.client, () =>
         this.store.update(sid, { set, unset, userId: state.userChanged ? state.userId ?? null : undefined, lastActiveAt: now, expiresAt }),
-      )
-      applied = isThenable(pending) ? await pending : pending
+      )) as boolean
       if (applied) {
         state.snapshot = texts
         state.userChanged = false
       }
     } else if (state.touchRequested || now - state.lastActiveAt >= this.options.touchInterval) {
-      const pending = this.#storeCall('touch', sid, state.client, () => this.store.touch(sid, now, expiresAt))
-      applied = isThenable(pending) ? await pending : pending
+      applied = (yield this.#storeCall('touch', sid, state.client, () => this.store.touch(sid, now, expiresAt))) as boolean
     } else {
       return
     }
@@ -344,7 +359,7 @@ export class Engine implements SessionHost {
     state.clearCookie = true
   }
 
-  async #create(state: RequestState, texts: Record<string, string>, now: number): Promise<void> {
+  *#createSteps(state: RequestState, texts: Record<string, string>, now: number): Steps<void> {
     const record: SessionRecord = {
       data: texts,
       userId: state.userId,
@@ -357,7 +372,7 @@ export class Engine implements SessionHost {
     }
     for (let attempt = 0; ; attempt++) {
       const sid = state.sid ?? newSessionId()
-      const created = await this.#storeCall('create', sid, state.client, () => this.store.create(sid, record))
+      const created = (yield this.#storeCall('create', sid, state.client, () => this.store.create(sid, record))) as boolean
       if (created) {
         state.sid = sid
         break
@@ -407,7 +422,7 @@ export class Engine implements SessionHost {
   }
 
   async save(state: RequestState): Promise<void> {
-    await this.#persist(state, true)
+    await drive(this.#persistSteps(state, true))
   }
 
   async reload(state: RequestState): Promise<void> {
@@ -458,7 +473,7 @@ export class Engine implements SessionHost {
     state.isNew = true
     if (oldSid !== undefined || isLogin) {
       try {
-        await this.#create(state, texts, now)
+        await drive(this.#createSteps(state, texts, now))
       } catch (error) {
         Object.assign(state, before)
         throw error
@@ -566,7 +581,7 @@ export class Engine implements SessionHost {
 
   /**
    * One store call. A synchronous store (the memory store) is answered without a promise or a
-   * microtask hop: callers `await` only a thenable (see settle()). Any failure becomes
+   * microtask hop: the steps yield its result and drive() waits only for a thenable (maybe.ts). Any failure becomes
    * SessionStoreUnavailable plus a `store.error` event.
    */
   #storeCall<T>(operation: string, sid: string, client: ClientInfo | undefined, call: () => T | Promise<T>): T | Promise<T> {
@@ -585,10 +600,6 @@ export class Engine implements SessionHost {
     this.audit.emit('store.error' satisfies AuditEventType, sid, client, { operation, error: typeof code === 'string' ? code : 'error' })
     return error instanceof SessionStoreUnavailable ? error : new SessionStoreUnavailable(operation, { cause: error })
   }
-}
-
-function isThenable<T>(value: T | Promise<T>): value is Promise<T> {
-  return typeof (value as { then?: unknown } | null)?.then === 'function'
 }
 
 function clip(value: string | undefined): string | undefined {

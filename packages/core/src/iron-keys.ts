@@ -12,6 +12,8 @@
 import { cbc } from '@noble/ciphers/aes.js'
 import { equalBytes } from '@noble/ciphers/utils.js'
 import { hmac } from '@noble/hashes/hmac.js'
+import { sha1 } from '@noble/hashes/legacy.js'
+import { pbkdf2 } from '@noble/hashes/pbkdf2.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { macPrefix } from 'iron-webcrypto'
 import { fromBase64Url, toBase64Url } from './base64url.js'
@@ -37,16 +39,18 @@ function hex(bytes: Uint8Array): string {
   return text
 }
 
-/** PBKDF2-SHA1, 1 iteration, 256 bits, salt as its hex text: exactly iron's default key derivation. */
-async function derive(secret: string, salt: string): Promise<Uint8Array> {
-  const base = await crypto.subtle.importKey('raw', encoder.encode(secret), 'PBKDF2', false, ['deriveBits'])
-  return new Uint8Array(await crypto.subtle.deriveBits({ name: 'PBKDF2', salt: encoder.encode(salt), iterations: 1, hash: 'SHA-1' }, base, 256))
+/**
+ * PBKDF2-SHA1, 1 iteration, 256 bits, salt as its hex text: exactly iron's default key derivation.
+ * Synchronous (noble), so that sealing and unsealing with held salts never waits for a promise.
+ */
+function derive(secret: string, salt: string): Uint8Array {
+  return pbkdf2(sha1, encoder.encode(secret), encoder.encode(salt), { c: 1, dkLen: 32 })
 }
 
 export class IronKeys {
   readonly #passwords: Record<string, string>
   readonly #sealId: string
-  readonly #pairs = new Map<string, Promise<KeyPair>>()
+  readonly #pairs = new Map<string, KeyPair>()
   #current: { encryptionSalt: string; integritySalt: string; until: number; uses: number } | undefined
 
   constructor(passwords: Record<string, string>, sealId: string) {
@@ -54,15 +58,12 @@ export class IronKeys {
     this.#sealId = sealId
   }
 
-  #pair(passwordId: string, encryptionSalt: string, integritySalt: string): Promise<KeyPair> {
+  #pair(passwordId: string, encryptionSalt: string, integritySalt: string): KeyPair {
     const key = passwordId + '*' + encryptionSalt + '*' + integritySalt
     let pair = this.#pairs.get(key)
     if (!pair) {
       const secret = this.#passwords[passwordId]!
-      pair = Promise.all([derive(secret, encryptionSalt), derive(secret, integritySalt)]).then(([encryption, integrity]) => ({
-        encryption,
-        mac: hmac.create(sha256, integrity),
-      }))
+      pair = { encryption: derive(secret, encryptionSalt), mac: hmac.create(sha256, derive(secret, integritySalt)) }
       if (this.#pairs.size >= MAX_KEY_PAIRS) this.#pairs.delete(this.#pairs.keys().next().value!)
       this.#pairs.set(key, pair)
     }
@@ -76,10 +77,10 @@ export class IronKeys {
 
   /** Remember the key pair of a seal that verified the slow way, so its siblings verify fast. */
   learn(passwordId: string, encryptionSalt: string, integritySalt: string): void {
-    if (Object.hasOwn(this.#passwords, passwordId)) void this.#pair(passwordId, encryptionSalt, integritySalt)
+    if (Object.hasOwn(this.#passwords, passwordId)) this.#pair(passwordId, encryptionSalt, integritySalt)
   }
 
-  async seal(value: unknown): Promise<string> {
+  seal(value: unknown): string {
     const now = Date.now()
     let current = this.#current
     if (!current || now >= current.until || current.uses >= SALT_MAX_USES) {
@@ -92,7 +93,7 @@ export class IronKeys {
     }
     current.uses++
     const { encryptionSalt, integritySalt } = current
-    const keys = await this.#pair(this.#sealId, encryptionSalt, integritySalt)
+    const keys = this.#pair(this.#sealId, encryptionSalt, integritySalt)
     const iv = randomBytes(16)
     const encrypted = cbc(keys.encryption, iv).encrypt(encoder.encode(JSON.stringify(value)))
     const base = macPrefix + '*' + this.#sealId + '*' + encryptionSalt + '*' + toBase64Url(iv) + '*' + toBase64Url(encrypted) + '*'
@@ -104,10 +105,10 @@ export class IronKeys {
    * Unseal with a held key pair. `parts` is the seal split on '*', already checked for shape and a
    * known password id. Returns undefined when the MAC fails or the content is not JSON.
    */
-  async unseal(parts: string[]): Promise<unknown> {
+  unseal(parts: string[]): unknown {
     const [prefix, passwordId, encryptionSalt, ivText, encryptedText, expiration, integritySalt, macText] = parts as [string, string, string, string, string, string, string, string]
     if (expiration !== '') return undefined
-    const keys = await this.#pair(passwordId, encryptionSalt, integritySalt)
+    const keys = this.#pair(passwordId, encryptionSalt, integritySalt)
     const mac = fromBase64Url(macText)
     const iv = fromBase64Url(ivText)
     const encrypted = fromBase64Url(encryptedText)

@@ -40,8 +40,8 @@ export class Sealer {
     this.#keys = new IronKeys(this.#passwords, secrets.sealId)
   }
 
-  async seal(value: SealedSession): Promise<string> {
-    const sealed = await this.#keys.seal({ sid: value.sid, createdAt: value.createdAt })
+  seal(value: SealedSession): string {
+    const sealed = this.#keys.seal({ sid: value.sid, createdAt: value.createdAt })
     this.#verified.set(sealed, { sid: value.sid, createdAt: value.createdAt, stale: false })
     return sealed
   }
@@ -51,8 +51,12 @@ export class Sealer {
     return this.#verified.get(value)
   }
 
-  /** The verified content of a cookie value, or why it was rejected. Never throws. */
-  async unseal(value: string): Promise<UnsealResult> {
+  /**
+   * The verified content of a cookie value, or why it was rejected. Never throws. Synchronous unless
+   * the seal's salts are unknown here (sealed by another process or before a restart): then
+   * iron-webcrypto verifies it, asynchronously, once; its siblings verify synchronously after that.
+   */
+  unseal(value: string): UnsealResult | Promise<UnsealResult> {
     const known = this.#verified.get(value)
     if (known) return known
     // Cheap structural checks first, so garbage costs no crypto.
@@ -61,17 +65,18 @@ export class Sealer {
     if (parts.length !== 8 || parts[0] !== macPrefix) return 'malformed'
     const passwordId = parts[1]!
     if (!Object.hasOwn(this.#passwords, passwordId)) return 'unknown_key'
-    let content: unknown
     if (this.#keys.has(passwordId, parts[2]!, parts[6]!)) {
-      content = await this.#keys.unseal(parts)
-      if (content === undefined) return 'tampered'
-    } else {
-      try {
-        content = await ironUnseal(value, this.#passwords, ironDefaults)
-      } catch {
-        return 'tampered'
-      }
+      const content = this.#keys.unseal(parts)
+      return content === undefined ? 'tampered' : this.#accept(value, parts, content)
     }
+    return ironUnseal(value, this.#passwords, ironDefaults).then(
+      (content) => this.#accept(value, parts, content),
+      () => 'tampered' as const,
+    )
+  }
+
+  #accept(value: string, parts: string[], content: unknown): UnsealResult {
+    const passwordId = parts[1]!
     // A valid seal of something that is not a session (another use of the same secret).
     const { sid, createdAt } = (content ?? {}) as Partial<SealedSession>
     if (typeof sid !== 'string' || !SID_PATTERN.test(sid) || typeof createdAt !== 'number' || !Number.isFinite(createdAt)) {

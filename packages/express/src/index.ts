@@ -2,9 +2,10 @@
 // Reads the cookie header, client address and protocol; holds the response until the engine has
 // committed; hands store errors to next(err) while headers are still unsent.
 
+import { ServerResponse } from 'node:http'
 import type { TLSSocket } from 'node:tls'
-import { createEngine, type Engine, type Session, type SessionOptions } from '@sesame/core'
-import { holdResponse } from '@sesame/core/node-http'
+import { createEngine, type Engine, type RequestState, type Session, type SessionOptions } from '@sesame/core'
+import { holdResponse, installHoldWrappers } from '@sesame/core/node-http'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 
 declare global {
@@ -29,13 +30,20 @@ export type { Session, SessionOptions } from '@sesame/core'
 export function session(options: SessionOptions): SessionMiddleware {
   const engine = createEngine(options)
 
+  const attach = (req: Request, res: Response, next: NextFunction, state: RequestState): void => {
+    req.session = state.session
+    holdResponse(res, () => engine.commit(state), next, expressResponse(res))
+    next()
+  }
+
   const middleware = (req: Request, res: Response, next: NextFunction): void => {
     if (req.session !== undefined) return next()
     const headers = req.headers
     const url = req.originalUrl ?? req.url ?? ''
     const query = url.indexOf('?')
-    engine
-      .load({
+    let loaded: RequestState | Promise<RequestState>
+    try {
+      loaded = engine.load({
         cookie: headers.cookie,
         encrypted: (req.socket as TLSSocket).encrypted === true,
         remoteAddress: req.socket.remoteAddress,
@@ -45,12 +53,34 @@ export function session(options: SessionOptions): SessionMiddleware {
         method: req.method,
         path: query === -1 ? url : url.slice(0, query),
       })
-      .then((state) => {
-        req.session = state.session
-        holdResponse(res, () => engine.commit(state), next)
-        next()
-      }, next)
+    } catch (error) {
+      return next(error)
+    }
+    // A synchronous store (the memory store) answers at once: no promise hop on the request path.
+    if (loaded instanceof Promise) loaded.then((state) => attach(req, res, next, state), next)
+    else attach(req, res, next, loaded)
   }
 
   return Object.assign(middleware, { engine, close: () => engine.close() })
+}
+
+/** Response prototypes already checked: the one below Node's ServerResponse.prototype, or undefined. */
+const frameworkPrototypes = new WeakMap<object, object | undefined>()
+
+/**
+ * Express gives every response its app's prototype, which inherits Express's own response object,
+ * which inherits Node's ServerResponse.prototype. Installing the hold wrappers once on Express's
+ * response object (never on Node's) lets each request hold its response without adding own methods
+ * to it (see @sesame/core/node-http). A response without that chain gets own wrappers instead.
+ */
+function expressResponse(res: Response): object | undefined {
+  const direct = Object.getPrototypeOf(res) as object | null
+  if (direct === null) return undefined
+  if (frameworkPrototypes.has(direct)) return frameworkPrototypes.get(direct)
+  let base: object | null = direct
+  while (base !== null && Object.getPrototypeOf(base) !== ServerResponse.prototype) base = Object.getPrototypeOf(base) as object | null
+  const found = base === null || base === ServerResponse.prototype ? undefined : base
+  if (found !== undefined) installHoldWrappers(found)
+  frameworkPrototypes.set(direct, found)
+  return found
 }

@@ -23,12 +23,13 @@ describe('@sesame/express response paths', () => {
     for (const store of stores.splice(0)) store.close()
   })
 
-  function app(factory: typeof express | typeof express4 = express, wrap?: (store: MemoryStore) => FaultyStore) {
+  function app(factory: typeof express | typeof express4 = express, wrap?: (store: MemoryStore) => FaultyStore, before?: express.RequestHandler) {
     const store = memoryStore()
     stores.push(store)
     const used = wrap ? wrap(store) : store
     const instance = factory()
     const sessions = session({ secret, store: used })
+    if (before) instance.use(before)
     instance.use(sessions)
     instance.get('/json', (req: Request, res: Response) => {
       req.session.via = 'json'
@@ -70,17 +71,81 @@ describe('@sesame/express response paths', () => {
     return { server: createServer(instance), store, sessions }
   }
 
-  for (const path of ['/json', '/end-twice', '/end-null', '/write-head', '/stream', '/redirect', '/app-cookie']) {
-    it(`${path}: the write is stored and the cookie set before the response leaves`, async () => {
-      const { server } = app()
-      const res = await request(server).get(path)
-      expect(res.status).toBeLessThan(400)
-      const cookie = cookieOf(res)
-      expect(cookie).toBeDefined()
-      const read = await request(server).get('/read').set('Cookie', cookie!)
-      expect(read.body).toEqual({ via: path.slice(1) })
-    })
+  // A middleware in front that puts its own res.write/res.end on the response (as compression does)
+  // may hold the original methods, so sesame must wrap the response itself, on every request.
+  const ownWrappers: express.RequestHandler = (_req, res, next) => {
+    const { write, end } = res
+    res.write = function (this: Response, ...args: unknown[]) {
+      return (write as (...a: unknown[]) => boolean).apply(this, args)
+    } as Response['write']
+    res.end = function (this: Response, ...args: unknown[]) {
+      return (end as (...a: unknown[]) => Response).apply(this, args)
+    } as Response['end']
+    next()
   }
+  const variants = [
+    { name: 'memory store (answers synchronously)', wrap: undefined, before: undefined },
+    { name: 'asynchronous store', wrap: (store: MemoryStore) => new FaultyStore(store), before: undefined },
+    { name: 'own res.write/res.end wrappers in front', wrap: undefined, before: ownWrappers },
+  ]
+  for (const variant of variants) {
+    for (const path of ['/json', '/end-twice', '/end-null', '/write-head', '/stream', '/redirect', '/app-cookie']) {
+      it(`${variant.name}, ${path}: the write is stored and the cookie set before the response leaves`, async () => {
+        const { server } = app(express, variant.wrap, variant.before)
+        // Twice: the first request of an app is where prototype wrappers get installed.
+        for (let round = 0; round < 2; round++) {
+          const res = await request(server).get(path)
+          expect(res.status).toBeLessThan(400)
+          const cookie = cookieOf(res)
+          expect(cookie).toBeDefined()
+          const read = await request(server).get('/read').set('Cookie', cookie!)
+          expect(read.body).toEqual({ via: path.slice(1) })
+        }
+      })
+    }
+  }
+
+  it('a session loaded in a mounted sub-app is committed when the parent app sends the response', async () => {
+    const store = memoryStore()
+    stores.push(store)
+    const sub = express()
+    sub.use(session({ secret, store }))
+    sub.get('/visit', (req: Request, _res: Response, next: NextFunction) => {
+      req.session.via = 'sub-app'
+      next()
+    })
+    sub.get('/read', (req: Request, res: Response) => {
+      res.json({ ...req.session })
+    })
+    const parent = express()
+    parent.use('/sub', sub)
+    // Express has reset the response's prototype to the parent's by the time this runs.
+    parent.get('/sub/visit', (_req: Request, res: Response) => {
+      res.send('sent by the parent')
+    })
+    const server = createServer(parent)
+    const res = await request(server).get('/sub/visit')
+    expect(res.text).toBe('sent by the parent')
+    const read = await request(server).get('/sub/read').set('Cookie', cookieOf(res)!)
+    expect(read.body).toEqual({ via: 'sub-app' })
+  })
+
+  it('an Express app without sesame in the same process answers as usual', async () => {
+    // Prototype wrappers are installed once sesame has served a request; other apps pass through them.
+    await request(app().server).get('/json')
+    const plain = express()
+    plain.get('/json', (_req: Request, res: Response) => {
+      res.json({ plain: true })
+    })
+    plain.get('/stream', (_req: Request, res: Response) => {
+      Readable.from(['x', 'y']).pipe(res)
+    })
+    const server = createServer(plain)
+    const json = await request(server).get('/json')
+    expect(json.body).toEqual({ plain: true })
+    expect(json.headers['set-cookie']).toBeUndefined()
+    expect((await request(server).get('/stream')).text).toBe('xy')
+  })
 
   it('keeps cookies the app set itself', async () => {
     const { server } = app()

@@ -37,7 +37,11 @@ export async function readSession(engine: Engine): Promise<ReadonlySession> {
   const session = state.session as unknown as ReadonlySession
   // Reading is activity too: after the response, core refreshes the idle deadline (no cookie change,
   // at most once per touch interval), so users who only browse server-rendered pages stay logged in.
-  if (!state.isNew) after(() => engine.commit(state).then(() => undefined))
+  if (!state.isNew) {
+    after(async () => {
+      await engine.commit(state)
+    })
+  }
   return session
 }
 
