@@ -40,7 +40,7 @@ interface ScopedCommands {
 }
 
 interface CommandScoping {
-  withCommandOptions(options: { abortSignal?: AbortSignal; typeMapping: Record<never, never> }): ScopedCommands
+  withCommandOptions(options: { abortSignal?: AbortSignal; typeMapping: Record<never, never>; timeout?: number }): ScopedCommands
   /** node-redis client: connected and usable. (A cluster client has no such flag.) */
   readonly isReady?: boolean
 }
@@ -67,7 +67,7 @@ class BoundedCommands implements ScopedCommands {
     if (this.#expired) throw new Error('the store call passed its deadline')
     if (this.#client.isReady === true) return this.#connected
     this.#abort ??= new AbortController()
-    return this.#client.withCommandOptions({ abortSignal: this.#abort.signal, typeMapping: {} })
+    return this.#client.withCommandOptions({ abortSignal: this.#abort.signal, typeMapping: {}, timeout: 0 })
   }
 
   expire(): void {
@@ -157,7 +157,10 @@ export class RedisStore implements SessionStore {
       throw new SessionConfigError("redisStore `commandTimeout` must be a positive duration such as '2s' or 500.")
     }
     this.#client = options.client as unknown as CommandScoping
-    this.#connected = this.#client.withCommandOptions({ typeMapping: {} })
+    // timeout 0: no node-redis per-command timer (node-redis 6 arms a 5 s AbortSignal.timeout for every
+    // command by default, which costs more CPU than the rest of the call); the store's own deadline
+    // (commandTimeout, one sweep for all calls) bounds every call instead.
+    this.#connected = this.#client.withCommandOptions({ typeMapping: {}, timeout: 0 })
     this.#prefix = prefix
     this.#timeoutMs = timeoutMs
   }
@@ -239,15 +242,13 @@ export class RedisStore implements SessionStore {
     })
   }
 
-  async #script(redis: ScopedCommands, script: LuaScript, key: string, args: string[]): Promise<unknown> {
+  #script(redis: ScopedCommands, script: LuaScript, key: string, args: string[]): Promise<unknown> {
     const call = { keys: [key], arguments: args }
-    try {
-      return await redis.evalSha(script.sha, call)
-    } catch (error) {
+    return redis.evalSha(script.sha, call).catch((error: unknown) => {
       // First use on this server (or after SCRIPT FLUSH / a failover to a fresh replica): send the source.
       if (String((error as Error)?.message).startsWith('NOSCRIPT')) return redis.eval(script.source, call)
       throw error
-    }
+    })
   }
 
   /** Index maintenance whose failure only leaves a harmless stale member (readers re-check the session). */
@@ -256,11 +257,13 @@ export class RedisStore implements SessionStore {
   }
 
   get(id: string): Promise<SessionRecord | undefined> {
-    return this.#run('get', async (redis) => {
-      const record = toRecord(await redis.hGetAll(this.#sessionKey(id)))
-      // Redis expires the key itself; this covers the last milliseconds and clock skew between hosts.
-      return record && record.expiresAt > Date.now() ? record : undefined
-    })
+    return this.#run('get', (redis) =>
+      redis.hGetAll(this.#sessionKey(id)).then((reply) => {
+        const record = toRecord(reply)
+        // Redis expires the key itself; this covers the last milliseconds and clock skew between hosts.
+        return record && record.expiresAt > Date.now() ? record : undefined
+      }),
+    )
   }
 
   create(id: string, record: SessionRecord): Promise<boolean> {
@@ -284,27 +287,37 @@ export class RedisStore implements SessionStore {
   }
 
   update(id: string, update: SessionUpdate): Promise<boolean> {
-    return this.#run('update', async (redis) => {
+    return this.#run('update', (redis) => {
       const key = this.#sessionKey(id)
-      if (typeof update.userId === 'string') {
-        // Binding a user: index first (as in create), which needs the session's absolute deadline.
-        const absolute = await redis.hGet(key, META.absoluteExpiresAt)
-        if (absolute === null || absolute === undefined) return false
-        await this.#index(redis, update.userId, id, Number(absolute))
-      }
-      const mode = update.userId === undefined ? 'keep' : update.userId === null ? 'unbind' : 'bind'
-      const setKeys = Object.keys(update.set)
-      const args = [wholeMs(update.lastActiveAt), wholeMs(update.expiresAt), mode, update.userId ?? '', String(setKeys.length)]
-      for (const name of setKeys) args.push(DATA + name, update.set[name]!)
-      for (const name of update.unset) args.push(DATA + name)
-      const reply = (await this.#script(redis, updateIfExists, key, args)) as [number, string] | null
-      if (!reply) return false
-      const previousUserId = reply[1]
-      if (mode !== 'keep' && previousUserId !== '' && previousUserId !== update.userId) {
-        await this.#bestEffort(redis.zRem(this.#userKey(previousUserId), [id]))
-      }
-      return true
+      // The common case (no user change) is one script and nothing else.
+      if (update.userId === undefined) return this.#script(redis, updateIfExists, key, this.#updateArgs(update, 'keep')).then((reply) => reply !== null && reply !== undefined)
+      return this.#rebindingUpdate(redis, id, key, update)
     })
+  }
+
+  #updateArgs(update: SessionUpdate, mode: 'keep' | 'bind' | 'unbind'): string[] {
+    const setKeys = Object.keys(update.set)
+    const args = [wholeMs(update.lastActiveAt), wholeMs(update.expiresAt), mode, update.userId ?? '', String(setKeys.length)]
+    for (const name of setKeys) args.push(DATA + name, update.set[name]!)
+    for (const name of update.unset) args.push(DATA + name)
+    return args
+  }
+
+  async #rebindingUpdate(redis: ScopedCommands, id: string, key: string, update: SessionUpdate): Promise<boolean> {
+    if (typeof update.userId === 'string') {
+      // Binding a user: index first (as in create), which needs the session's absolute deadline.
+      const absolute = await redis.hGet(key, META.absoluteExpiresAt)
+      if (absolute === null || absolute === undefined) return false
+      await this.#index(redis, update.userId, id, Number(absolute))
+    }
+    const mode = update.userId === null ? 'unbind' : 'bind'
+    const reply = (await this.#script(redis, updateIfExists, key, this.#updateArgs(update, mode))) as [number, string] | null
+    if (!reply) return false
+    const previousUserId = reply[1]
+    if (previousUserId !== '' && previousUserId !== update.userId) {
+      await this.#bestEffort(redis.zRem(this.#userKey(previousUserId), [id]))
+    }
+    return true
   }
 
   touch(id: string, lastActiveAt: EpochMs, expiresAt: EpochMs): Promise<boolean> {
