@@ -5,6 +5,7 @@
 // line breaks the link of the line after it. (One GCM per line does both jobs: a separate HMAC chain
 // would cost as much again as the encryption.) ChainWriter is the writing side of one segment.
 
+import { createSecretKey, type KeyObject } from 'node:crypto'
 import type { AuditKey } from './keys.js'
 import { encrypt, formatLine, newWriterId, writeNonce, writerKey } from './format.js'
 
@@ -18,7 +19,9 @@ export type ControlRecord =
 export class ChainWriter {
   readonly writer = newWriterId()
   readonly #keyId: string
-  readonly #encryptionKey: Buffer
+  // A KeyObject, not the Buffer: createCipheriv then skips copying and checking the key for every line
+  // (~2,000 instructions of ~30,000).
+  readonly #encryptionKey: KeyObject
   #seq = 0
   #previousTag: Buffer | undefined
   // Reused for every line: consumed before line() returns, and a busy writer makes many lines.
@@ -26,7 +29,7 @@ export class ChainWriter {
 
   constructor(key: AuditKey) {
     this.#keyId = key.id
-    this.#encryptionKey = writerKey(key, this.writer)
+    this.#encryptionKey = createSecretKey(writerKey(key, this.writer))
   }
 
   /** Lines written so far (the next sequence number). */

@@ -12,7 +12,7 @@
 // the nonce, a line cannot be moved to another position or writer without failing to decrypt.
 // The chain (chain.ts): each line's associated data is the tag of the line before it in its writer.
 
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, type KeyObject } from 'node:crypto'
 import type { AuditKey } from './keys.js'
 
 export const FORMAT_VERSION = 1
@@ -50,7 +50,7 @@ export function writeNonce(seq: number, into: Buffer = Buffer.alloc(12)): Buffer
  * Encrypt one record. `previousTag` (the tag of the writer's previous line; none for seq 0) is
  * authenticated as associated data: that is what chains the line to the one before it.
  */
-export function encrypt(encryptionKey: Buffer, nonce: Buffer, plaintext: string, previousTag: Buffer | undefined): { ciphertext: Buffer; tag: Buffer } {
+export function encrypt(encryptionKey: Buffer | KeyObject, nonce: Buffer, plaintext: string, previousTag: Buffer | undefined): { ciphertext: Buffer; tag: Buffer } {
   const cipher = createCipheriv('aes-256-gcm', encryptionKey, nonce)
   if (previousTag) cipher.setAAD(previousTag)
   const first = cipher.update(plaintext, 'utf8')

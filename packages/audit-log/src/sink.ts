@@ -1,9 +1,12 @@
 // fileSink: the LogSink that appends encrypted, chained lines to a file.
 //
 // write() runs on the request path: it clips the client's fields, serializes the event and enqueues
-// it; it never touches the disk and never throws. A drain, scheduled with setImmediate, encrypts what
-// is queued and appends it with ONE write() of whole lines on an O_APPEND descriptor, so lines from
-// several processes never interleave. Before each batch the path is stat'ed: when its inode changed
+// it; it never touches the disk and never throws. A drain, run flushInterval after the first event
+// queued since the last one (so a busy server pays for one drain per window, not one per event-loop
+// turn), encrypts what is queued and appends it with ONE write() of whole lines on an O_APPEND
+// descriptor, so lines from several processes never interleave. flush() and close(), a queue holding
+// a full batch, and a burst longer than one batch drain at once (setImmediate). Before each drain
+// window the path is stat'ed: when its inode changed
 // (logrotate moved it) the current segment is closed in the old file and a new one starts in the new
 // file. Each file segment is its own writer with its own id and chain.
 
@@ -43,6 +46,11 @@ export interface FileSinkOptions {
   retention?: number | string
   /** Longest kept value of a client-derived field (user agent, path, user id...). Default 512. */
   maxFieldLength?: number
+  /**
+   * Wait this long (ms or '20ms') after an event before encrypting and appending it, so that one
+   * append carries every event of the window. Default 20; 0 drains at the end of every event-loop turn.
+   */
+  flushInterval?: number | string
   /** fdatasync after every batch instead of only on flush()/close(). Default false. */
   syncEveryBatch?: boolean
   /** Wait before retrying after a failed write (ms or '1s'). Default 1000. */
@@ -129,6 +137,7 @@ class FileAuditSink implements FileSink {
   readonly #retentionMs: number
   readonly #retryDelayMs: number
   readonly #syncEveryBatch: boolean
+  readonly #flushIntervalMs: number
   readonly #onError: (error: unknown) => void
   readonly #now: () => number
 
@@ -136,6 +145,8 @@ class FileAuditSink implements FileSink {
   #inode = 0
   #device = 0
   #fileStartedAt = 0
+  /** The file's size at the last stat, plus what this process appended since: when to look again. */
+  #fileBytes = 0
   #chain: ChainWriter | undefined
   #previousSegment: { writer: string; seq: number; reason: string } | undefined
   /** Text to put before the next batch: a newline ending a torn line, and the segment's open record. */
@@ -153,6 +164,13 @@ class FileAuditSink implements FileSink {
   #lastFileCheck = 0
   #rotationPausedUntil = 0
   #scheduled = false
+  /** The pending drain is a window timer (not an immediate): flush() brings it forward. */
+  #windowTimer: NodeJS.Timeout | undefined
+  readonly #runDrain = (): void => {
+    this.#scheduled = false
+    this.#windowTimer = undefined
+    this.#drain()
+  }
   #retryTimer: NodeJS.Timeout | undefined
   #waiters: FlushWaiter[] = []
   #maintenance: Promise<void> = Promise.resolve()
@@ -176,6 +194,7 @@ class FileAuditSink implements FileSink {
     this.#retentionMs = duration(options.retention, 90 * 86_400_000, 'retention')
     this.#retryDelayMs = duration(options.retryDelay, 1000, 'retryDelay')
     this.#syncEveryBatch = options.syncEveryBatch ?? false
+    this.#flushIntervalMs = duration(options.flushInterval, 20, 'flushInterval')
     this.#onError = options.onError ?? defaultOnError
     this.#now = options.now ?? Date.now
     this.#keyring = resolveKeyring({
@@ -212,7 +231,11 @@ class FileAuditSink implements FileSink {
       this.#admitDropSummary()
       this.#queue.push(json)
       this.#accepted++
-      this.#schedule()
+      // A full batch waiting, the queue half full, or the file about to reach maxFileBytes (rotation
+      // by size stays as exact as without the window): no point waiting for the window to end.
+      const queued = this.#queue.bytes
+      const maxFile = this.#rotation.maxFileBytes
+      this.#schedule(queued >= this.#maxBatchBytes || this.#queue.length * 2 >= this.#queue.maxEvents || (maxFile > 0 && this.#fileBytes + queued >= maxFile))
     } catch (error) {
       this.#onError(error)
     }
@@ -226,7 +249,7 @@ class FileAuditSink implements FileSink {
       if (this.#written >= upTo) resolve()
       else {
         this.#waiters.push({ upTo, resolve, reject })
-        this.#schedule()
+        this.#schedule(true)
       }
     })
     return settled.then(() => this.#maintenance).then(() => this.#sync())
@@ -246,6 +269,8 @@ class FileAuditSink implements FileSink {
       this.#closed = true
       clearTimeout(this.#retryTimer)
       this.#retryTimer = undefined
+      clearTimeout(this.#windowTimer)
+      this.#windowTimer = undefined
       const fd = this.#fd
       this.#fd = undefined
       if (fd !== undefined) {
@@ -273,13 +298,20 @@ class FileAuditSink implements FileSink {
     }
   }
 
-  #schedule(): void {
-    if (this.#scheduled || this.#retryTimer || this.#closed) return
+  /** Drain at the end of the window (or `soon`: at the end of this event-loop turn). */
+  #schedule(soon = false): void {
+    if (this.#retryTimer || this.#closed) return
+    if (this.#scheduled) {
+      if (soon && this.#windowTimer) {
+        clearTimeout(this.#windowTimer)
+        this.#windowTimer = undefined
+        setImmediate(this.#runDrain)
+      }
+      return
+    }
     this.#scheduled = true
-    setImmediate(() => {
-      this.#scheduled = false
-      this.#drain()
-    })
+    if (soon || this.#flushIntervalMs === 0) setImmediate(this.#runDrain)
+    else this.#windowTimer = setTimeout(this.#runDrain, this.#flushIntervalMs)
   }
 
   /**
@@ -310,7 +342,7 @@ class FileAuditSink implements FileSink {
     const checkDue = this.#now() - this.#lastFileCheck >= FILE_CHECK_INTERVAL_MS
     if (this.#queue.length > 0 && this.#ready.bytes < this.#maxBatchBytes && !checkDue) {
       this.#encodeSlice()
-      if (this.#queue.length > 0 && this.#ready.bytes < this.#maxBatchBytes) this.#schedule()
+      if (this.#queue.length > 0 && this.#ready.bytes < this.#maxBatchBytes) this.#schedule(true)
     }
   }
 
@@ -321,7 +353,9 @@ class FileAuditSink implements FileSink {
       if (error) this.#failed(batch, error)
       else this.#markWritten(batch)
       this.#settleWaiters()
-      if (this.#failedBatch || this.#ready.records > 0 || this.#queue.length > 0) this.#schedule()
+      // Encrypted lines waiting, or someone waiting in flush(): go on now. Only newly queued events: next window.
+      if (this.#failedBatch || this.#ready.records > 0 || this.#waiters.length > 0) this.#schedule(true)
+      else if (this.#queue.length > 0) this.#schedule()
     })
   }
 
@@ -388,6 +422,7 @@ class FileAuditSink implements FileSink {
   #markWritten(batch: Batch): void {
     if (this.#failedBatch === batch) this.#failedBatch = undefined
     this.#written += batch.records
+    this.#fileBytes += batch.bytes.length
     if (this.#syncEveryBatch && this.#fd !== undefined) fdatasyncQuiet(this.#fd)
   }
 
@@ -400,7 +435,7 @@ class FileAuditSink implements FileSink {
     if (!this.#closing) {
       this.#retryTimer = setTimeout(() => {
         this.#retryTimer = undefined
-        this.#schedule()
+        this.#schedule(true)
       }, this.#retryDelayMs)
       this.#retryTimer.unref()
     }
@@ -430,6 +465,7 @@ class FileAuditSink implements FileSink {
     this.#inode = info.ino
     this.#device = info.dev
     this.#fileStartedAt = info.size === 0 ? this.#now() : info.birthtimeMs || info.ctimeMs
+    this.#fileBytes = info.size
     // A crash mid-write may have left a torn last line: start on a fresh line so ours stay whole.
     if (info.size > 0) {
       const last = Buffer.alloc(1)
@@ -472,6 +508,7 @@ class FileAuditSink implements FileSink {
       this.#reopen('path replaced (moved or deleted)')
       return
     }
+    this.#fileBytes = Number(info.size)
     const now = this.#now()
     if (now >= this.#rotationPausedUntil && shouldRotate(this.#rotation, Number(info.size), this.#fileStartedAt, now)) {
       const target = rotatedName(this.path, now)

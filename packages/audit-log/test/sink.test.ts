@@ -30,6 +30,26 @@ describe('fileSink queue', () => {
     await sink.close()
   })
 
+  it('flushInterval: events wait for their window, and flush() and close() do not wait for it', async () => {
+    const sink = fileSink({ path, key: TEST_KEY, flushInterval: '1h' })
+    const sizeBefore = statSync(path).size
+    for (let i = 0; i < 5; i++) sink.write(event(i))
+    await new Promise((resolve) => setImmediate(resolve))
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(statSync(path).size).toBe(sizeBefore)
+    await sink.flush()
+    expect((await readAuditEvents(path, { key: TEST_KEY })).events).toHaveLength(5)
+    for (let i = 5; i < 10; i++) sink.write(event(i))
+    await sink.close()
+    const { events } = await readAuditEvents(path, { key: TEST_KEY })
+    expect(events.map((entry) => entry.event.path)).toEqual(Array.from({ length: 10 }, (_, i) => `/q/${i}`))
+    expect((await verifyAuditLog(path, { key: TEST_KEY })).ok).toBe(true)
+  })
+
+  it('rejects a nonsense flushInterval at start-up', () => {
+    expect(() => fileSink({ path, key: TEST_KEY, flushInterval: 'soon' })).toThrow(expect.objectContaining({ code: 'AUDIT_CONFIG_INVALID' }))
+  })
+
   it("overflow 'drop': events beyond the bound are counted, and the count is logged when writing resumes", async () => {
     const sink = fileSink({ path, key: TEST_KEY, maxQueueEvents: 100 })
     for (let i = 0; i < 1000; i++) sink.write(event(i))
