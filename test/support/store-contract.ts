@@ -112,6 +112,26 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreUnd
         expect((await store.listByUser('intruder')).map((s) => s.id)).toEqual([])
       })
 
+      it('keeps every key of a session with thousands of them, through create, update and unset', async () => {
+        // Stores may batch fields per command (@sesame/redis does, up to a limit): both sides of it.
+        for (const count of [300, 4_000]) {
+          const id = newId()
+          const data: Record<string, string> = {}
+          for (let i = 0; i < count; i++) data[`k${i}`] = JSON.stringify(i)
+          await store.create(id, aRecord({ data }))
+          const set: Record<string, string> = {}
+          for (let i = 0; i < count; i++) set[`k${i}`] = JSON.stringify(-i)
+          const unset = [`k0`, `k${count - 1}`]
+          for (const key of unset) delete set[key]
+          expect(await store.update(id, anUpdate({ set, unset }))).toBe(true)
+          const stored = (await store.get(id))?.data ?? {}
+          expect(Object.keys(stored)).toHaveLength(count - 2)
+          expect(stored[`k1`]).toBe('-1')
+          expect(stored[`k${count - 2}`]).toBe(String(-(count - 2)))
+          expect(stored).not.toHaveProperty('k0')
+        }
+      })
+
       it('keeps sessions apart', async () => {
         const a = newId()
         const b = newId()

@@ -19,8 +19,13 @@ export interface LuaScript {
   readonly sha: string
 }
 
+// Data fields set by one update go to Redis in the same HSET as the timestamps (one call instead of
+// one per field), through unpack(); past this many values (Lua's C stack allows about 8,000) the
+// script sets them one by one instead.
+const UNPACK_LIMIT = 1000
+
 function script(name: string, source: string): LuaScript {
-  const text = source.trim()
+  const text = source.trim().replaceAll('UNPACK_LIMIT', String(UNPACK_LIMIT))
   return { name, source: text, sha: createHash('sha1').update(text).digest('hex') }
 }
 
@@ -30,8 +35,12 @@ function script(name: string, source: string): LuaScript {
  */
 export const createIfAbsent = script('create', `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-for i = 2, #ARGV, 2 do
-  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+if #ARGV - 1 <= UNPACK_LIMIT then
+  redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+else
+  for i = 2, #ARGV, 2 do
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  end
 end
 redis.call('PEXPIREAT', KEYS[1], ARGV[1])
 return 1
@@ -43,23 +52,27 @@ return 1
  * ARGV[4] userId (for 'bind'), ARGV[5] number of data fields to set (n), then n field, value pairs,
  * then the data fields to delete.
  * Returns false (nil) when the session does not exist, else { 1, previous userId or '' }.
+ * Three commands in the common case (HMGET, one HSET, PEXPIREAT): every redis.call costs Redis time
+ * on every request. A hash without m:absoluteExpiresAt counts as absent (every session has one).
  */
 export const updateIfExists = script('update', `
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 local meta = redis.call('HMGET', KEYS[1], 'm:absoluteExpiresAt', 'm:userId')
+if not meta[1] then return false end
 local expiresAt = ARGV[2]
 if tonumber(meta[1]) < tonumber(expiresAt) then expiresAt = meta[1] end
-redis.call('HSET', KEYS[1], 'm:lastActiveAt', ARGV[1], 'm:expiresAt', expiresAt)
 if ARGV[3] == 'bind' then
   redis.call('HSET', KEYS[1], 'm:userId', ARGV[4])
 elseif ARGV[3] == 'unbind' then
   redis.call('HDEL', KEYS[1], 'm:userId')
 end
-local setCount = tonumber(ARGV[5])
-local first = 6
-local afterSet = first + setCount * 2
-for i = first, afterSet - 1, 2 do
-  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+local afterSet = 6 + tonumber(ARGV[5]) * 2
+if afterSet - 6 <= UNPACK_LIMIT then
+  redis.call('HSET', KEYS[1], 'm:lastActiveAt', ARGV[1], 'm:expiresAt', expiresAt, unpack(ARGV, 6, afterSet - 1))
+else
+  redis.call('HSET', KEYS[1], 'm:lastActiveAt', ARGV[1], 'm:expiresAt', expiresAt)
+  for i = 6, afterSet - 1, 2 do
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  end
 end
 for i = afterSet, #ARGV do
   redis.call('HDEL', KEYS[1], ARGV[i])
@@ -70,8 +83,8 @@ return { 1, meta[2] or '' }
 
 /** KEYS[1] session hash. ARGV[1] lastActiveAt, ARGV[2] requested expiresAt. Returns 1, or 0 when absent. */
 export const touchIfExists = script('touch', `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local absolute = redis.call('HGET', KEYS[1], 'm:absoluteExpiresAt')
+if not absolute then return 0 end
 local expiresAt = ARGV[2]
 if tonumber(absolute) < tonumber(expiresAt) then expiresAt = absolute end
 redis.call('HSET', KEYS[1], 'm:lastActiveAt', ARGV[1], 'm:expiresAt', expiresAt)
