@@ -19,7 +19,7 @@ import { AuditConfigError, AuditWriteFailed } from './errors.js'
 import { resolveKeyring, type KeyInput, type Keyring } from './keys.js'
 import { BoundedQueue, DropCounter } from './queue.js'
 import { applyRetention, rotatedName, shouldRotate, type RotationPolicy } from './rotation.js'
-import { clipEvent } from './sanitize.js'
+import { serializeEvent } from './serialize.js'
 
 export type OverflowPolicy = 'drop' | 'block'
 
@@ -218,7 +218,7 @@ class FileAuditSink implements FileSink {
         }
         return
       }
-      const json = JSON.stringify(clipEvent(event, this.#maxFieldLength))
+      const json = serializeEvent(event, this.#maxFieldLength)
       if (!this.#queue.hasRoom(json.length)) {
         // 'block': the caller waits for the disk here rather than lose the event.
         if (this.#overflow === 'block') this.#drainNow()
