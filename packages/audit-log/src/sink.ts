@@ -402,7 +402,9 @@ class FileAuditSink implements FileSink {
   #takeBatch(): Batch | undefined {
     if (this.#failedBatch) return this.#failedBatch
     if (this.#ready.records === 0 && this.#ready.parts.length === 0) return undefined
-    const batch = { bytes: Buffer.from(this.#ready.parts.join('')), records: this.#ready.records }
+    // Lines are ASCII (base64url and JSON punctuation): latin1 copies them as they are, where utf8 first
+    // measures the text then encodes it (~280 instructions per line less).
+    const batch = { bytes: Buffer.from(this.#ready.parts.join(''), 'latin1'), records: this.#ready.records }
     this.#ready = { parts: [], bytes: 0, records: 0 }
     return batch
   }
