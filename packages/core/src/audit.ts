@@ -189,7 +189,7 @@ export class Audit {
       if (client.path) event.path = clip(client.path)!
     }
     if (extra) {
-      // for..in, not Object.entries: no array of pairs per event (~1,000 instructions). `extra` is an
+      // for..in, not Object.entries: no array of pairs per event (~2,300 instructions). `extra` is an
       // object literal of the engine's, so it has no inherited enumerable keys.
       const fields = event as unknown as Record<string, unknown>
       for (const key in extra) {
