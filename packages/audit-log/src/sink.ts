@@ -19,7 +19,7 @@ import { AuditConfigError, AuditWriteFailed } from './errors.js'
 import { resolveKeyring, type KeyInput, type Keyring } from './keys.js'
 import { BoundedQueue, DropCounter } from './queue.js'
 import { applyRetention, rotatedName, shouldRotate, type RotationPolicy } from './rotation.js'
-import { clipEvent } from './sanitize.js'
+import { serializeEvent } from './serialize.js'
 
 export type OverflowPolicy = 'drop' | 'block'
 
@@ -218,7 +218,7 @@ class FileAuditSink implements FileSink {
         }
         return
       }
-      const json = JSON.stringify(clipEvent(event, this.#maxFieldLength))
+      const json = serializeEvent(event, this.#maxFieldLength)
       if (!this.#queue.hasRoom(json.length)) {
         // 'block': the caller waits for the disk here rather than lose the event.
         if (this.#overflow === 'block') this.#drainNow()
@@ -402,7 +402,9 @@ class FileAuditSink implements FileSink {
   #takeBatch(): Batch | undefined {
     if (this.#failedBatch) return this.#failedBatch
     if (this.#ready.records === 0 && this.#ready.parts.length === 0) return undefined
-    const batch = { bytes: Buffer.from(this.#ready.parts.join('')), records: this.#ready.records }
+    // Lines are ASCII (base64url and JSON punctuation): latin1 copies them as they are, where utf8 first
+    // measures the text then encodes it (~280 instructions per line less).
+    const batch = { bytes: Buffer.from(this.#ready.parts.join(''), 'latin1'), records: this.#ready.records }
     this.#ready = { parts: [], bytes: 0, records: 0 }
     return batch
   }

@@ -189,8 +189,12 @@ export class Audit {
       if (client.path) event.path = clip(client.path)!
     }
     if (extra) {
-      for (const [key, value] of Object.entries(extra)) {
-        if (value !== undefined) (event as unknown as Record<string, unknown>)[key] = typeof value === 'string' ? clip(value) : value
+      // for..in, not Object.entries: no array of pairs per event (~2,300 instructions). `extra` is an
+      // object literal of the engine's, so it has no inherited enumerable keys.
+      const fields = event as unknown as Record<string, unknown>
+      for (const key in extra) {
+        const value = (extra as Record<string, unknown>)[key]
+        if (value !== undefined) fields[key] = typeof value === 'string' ? clip(value) : value
       }
     }
     if (type === 'session.rejected' && this.#coalesceMs > 0 && this.#coalesce(event)) return
