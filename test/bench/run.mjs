@@ -71,7 +71,7 @@ const settings = {
   quick,
   rounds: Number(args.rounds ?? (quick ? 1 : 3)),
   seconds: Number(args.seconds ?? (quick ? 0.8 : 3)),
-  warmupSeconds: Number(args.warmup ?? (quick ? 0.4 : 1)),
+  warmupSeconds: Number(args.warmup ?? (quick ? 0.4 : 1.5)),
   connections: Number(args.connections),
   rate: args.rate ? Number(args.rate) : undefined,
   scaleCreations: Number(args['scale-creations'] ?? (quick ? 200_000 : 1_000_000)),
