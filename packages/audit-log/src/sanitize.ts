@@ -6,7 +6,7 @@
 import type { AuditEvent } from '@sesame/core'
 
 /** Fields whose content a client or the app can choose. */
-const CLIPPED_FIELDS = ['userId', 'ip', 'userAgent', 'method', 'path', 'reason', 'operation', 'error', 'sessionRef', 'type', 'at'] as const
+export const CLIPPED_FIELDS = ['userId', 'ip', 'userAgent', 'method', 'path', 'reason', 'operation', 'error', 'sessionRef', 'type', 'at'] as const
 
 /**
  * Returns the event itself when nothing is too long (the common case costs no copy). A `$` property is

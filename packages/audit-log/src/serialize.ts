@@ -9,7 +9,7 @@
 // path, so the text is the same either way.
 
 import type { AuditEvent } from '@sesame/core'
-import { clipEvent } from './sanitize.js'
+import { CLIPPED_FIELDS, clipEvent } from './sanitize.js'
 
 /**
  * The fields the fast path knows: the text before a value as the first field (`{"key":`) or a later
@@ -24,12 +24,10 @@ interface Field {
   clipped: boolean
 }
 const FIELDS = new Map<string, Field>()
-for (const [key, clipped] of [
-  ['type', true], ['at', true], ['sessionRef', true], ['userId', true], ['ip', true], ['userAgent', true],
-  ['method', true], ['path', true], ['reason', true], ['ageMs', false], ['idleMs', false], ['count', false],
-  ['operation', true], ['error', true],
-] as const) {
-  FIELDS.set(key, { first: `{"${key}":`, next: `,"${key}":`, firstString: `{"${key}":"`, nextString: `,"${key}":"`, clipped })
+const CLIPPED = new Set<string>(CLIPPED_FIELDS)
+// Every AuditEvent field: the ones clipEvent bounds, and the numbers.
+for (const key of [...CLIPPED_FIELDS, 'ageMs', 'idleMs', 'count']) {
+  FIELDS.set(key, { first: `{"${key}":`, next: `,"${key}":`, firstString: `{"${key}":"`, nextString: `,"${key}":"`, clipped: CLIPPED.has(key) })
 }
 
 /** True when JSON.stringify writes `text` as it is between quotes, and it is ASCII. */
