@@ -7,10 +7,14 @@
 // otherwise that call and every later one are queued and replayed in order once the commit settles.
 // Two ways to see those calls:
 // - Prototype wrappers (installHoldWrappers, once per framework response prototype, e.g. Express's):
-//   each request only stores its Hold under a symbol. Adding own methods to every response costs
-//   more than the whole engine's load + commit (measured with callgrind on Express: ~100k
-//   instructions per request), because Node's and the framework's code then sees response objects
-//   of ever-changing shapes.
+//   no method is added to the response. Express gives every request and response a new hidden class
+//   (its Object.setPrototypeOf detaches them from V8's transition tree), so every property added to
+//   them builds a new map (~15-17k instructions each, measured with callgrind) and every property read
+//   misses its inline cache. So the per-request Hold goes where no such cost is paid: in a slot on the
+//   request's socket, which keeps its class across keep-alive requests, found again as res.req.socket.
+//   Only when that socket already has a held response in flight (pipelining) does the Hold go under a
+//   symbol on the response itself. Reads of the response's own fields use Reflect.get and
+//   Object.hasOwn, which skip the inline-cache miss.
 // - Own wrappers on the response (the fallback): when the response does not inherit the prototype
 //   wrappers, or another middleware has already put its own writeHead/write/end on it (it may hold
 //   the original method, so a prototype wrapper would never be called).
@@ -35,11 +39,10 @@ const ABANDONED_HEADERS = ['content-type', 'content-length', 'content-encoding',
 
 /** Where a response's Hold lives when the prototype wrappers are in use. */
 const HOLD = Symbol('sesame.hold')
+/** The held response in flight on a socket, on the socket (see holdResponse). */
+const SLOT = Symbol('sesame.hold.slot')
 /** The wrappers installed on each prototype, to recognise a response that calls exactly them. */
 const installed = new WeakMap<object, Record<Method, Fn | undefined>>()
-/** The prototype whose wrappers the last held response inherited (most apps have one). */
-let lastPrototype: object | undefined
-let lastWrappers: Record<Method, Fn | undefined> | undefined
 
 /** Add one Set-Cookie value, keeping any the app set. */
 export function appendSetCookie(res: Pick<HoldableResponse, 'getHeader' | 'setHeader'>, cookie: string): void {
@@ -59,17 +62,24 @@ class Hold {
   // 0: nothing sent yet; 1: holding calls while the commit runs; 2: committed, pass straight through;
   // 3: the commit failed, the error response is being built: pass through until it ends, then drop.
   phase = 0
-  queue: Array<[Fn, unknown[]]> | undefined
+  /** Its response's end() has gone out: the socket's slot is free for the next request. */
+  ended = false
+  queue: Array<[Fn, unknown[], Method]> | undefined
+  readonly res: HoldableResponse
   readonly #commit: () => string | undefined | PromiseLike<string | undefined>
   readonly #onError: (error: unknown) => void
 
-  constructor(commit: () => string | undefined | PromiseLike<string | undefined>, onError: (error: unknown) => void) {
+  constructor(res: HoldableResponse, commit: () => string | undefined | PromiseLike<string | undefined>, onError: (error: unknown) => void) {
+    this.res = res
     this.#commit = commit
     this.#onError = onError
   }
 
   call(res: HoldableResponse, name: Method, original: Fn, args: unknown[]): unknown {
-    if (this.phase === 2) return original.apply(res, args)
+    if (this.phase === 2) {
+      if (name === 'end') this.ended = true
+      return original.apply(res, args)
+    }
     if (this.phase === 3) {
       // The handler may still be writing (a piped stream): once the error response has ended,
       // its late writes are dropped instead of raising "write after end".
@@ -77,7 +87,7 @@ class Hold {
       return original.apply(res, args)
     }
     if (this.phase === 1) {
-      this.queue!.push([original, args])
+      this.queue!.push([original, args, name])
       return placeholder(name, res)
     }
     this.phase = 1
@@ -90,16 +100,20 @@ class Hold {
     if (!isThenable(result)) {
       this.phase = 2
       if (result !== undefined && !res.headersSent) appendSetCookie(res, result)
+      if (name === 'end') this.ended = true
       return original.apply(res, args)
     }
-    this.queue = [[original, args]]
+    this.queue = [[original, args, name]]
     result.then(
       (cookie) => {
         this.phase = 2
         if (cookie !== undefined && !res.headersSent) appendSetCookie(res, cookie)
         const calls = this.queue!
         this.queue = undefined
-        for (const [method, held] of calls) method.apply(res, held)
+        for (const [method, held, heldName] of calls) {
+          if (heldName === 'end') this.ended = true
+          method.apply(res, held)
+        }
       },
       (error: unknown) => {
         this.phase = 3
@@ -116,6 +130,18 @@ class Hold {
 }
 
 /**
+ * The Hold of a response that inherits the prototype wrappers: in its socket's slot when it is that
+ * socket's only held response in flight (the common case: no property added to the response), else
+ * under HOLD on the response itself.
+ */
+function holdOf(res: HoldableResponse): Hold | undefined {
+  const req = Reflect.get(res, 'req') as { socket?: unknown } | null | undefined
+  const socket = req == null ? undefined : (Reflect.get(req, 'socket') as { [SLOT]?: Hold } | null | undefined)
+  const hold = socket == null ? undefined : socket[SLOT]
+  return hold !== undefined && hold.res === res ? hold : (Reflect.get(res, HOLD) as Hold | undefined)
+}
+
+/**
  * Install the hold wrappers once on a response prototype that belongs to a framework (never Node's
  * own ServerResponse.prototype: the adapter passes e.g. Express's response object). A response that
  * inherits them and has no Hold passes straight through.
@@ -127,8 +153,8 @@ export function installHoldWrappers(prototype: object): void {
   for (const name of METHODS) {
     const original = target[name]
     if (typeof original !== 'function') continue
-    const wrapper = function (this: HoldableResponse & { [HOLD]?: Hold }, ...args: unknown[]): unknown {
-      const hold = this[HOLD]
+    const wrapper = function (this: HoldableResponse, ...args: unknown[]): unknown {
+      const hold = holdOf(this)
       return hold === undefined ? original.apply(this, args) : hold.call(this, name, original, args)
     }
     Object.defineProperty(prototype, name, { value: wrapper, writable: true, configurable: true, enumerable: false })
@@ -137,17 +163,21 @@ export function installHoldWrappers(prototype: object): void {
   installed.set(prototype, wrappers)
 }
 
-/** Every method this response would call is one of our prototype wrappers (nothing shadows them). */
+/**
+ * Every method this response would call is one of our prototype wrappers: nothing between the
+ * response and the prototype has its own writeHead/write/end/flushHeaders. Checked with
+ * Object.hasOwn and Object.getPrototypeOf: reading res.end & co. would walk the prototype chain
+ * through a missed inline cache on every request (see the top of this file).
+ */
 function inheritsWrappers(res: HoldableResponse, prototype: object | undefined): boolean {
-  if (prototype === undefined) return false
-  let wrappers = lastWrappers
-  if (prototype !== lastPrototype) {
-    wrappers = installed.get(prototype)
-    if (wrappers === undefined) return false
-    lastPrototype = prototype
-    lastWrappers = wrappers
+  if (prototype === undefined || !installed.has(prototype)) return false
+  let object: object | null = res
+  while (object !== prototype) {
+    if (object === null) return false
+    if (Object.hasOwn(object, 'writeHead') || Object.hasOwn(object, 'write') || Object.hasOwn(object, 'end') || Object.hasOwn(object, 'flushHeaders')) return false
+    object = Object.getPrototypeOf(object) as object | null
   }
-  return res.writeHead === wrappers!.writeHead && res.write === wrappers!.write && res.end === wrappers!.end && res.flushHeaders === wrappers!.flushHeaders
+  return true
 }
 
 /**
@@ -161,10 +191,18 @@ export function holdResponse(
   commit: () => string | undefined | PromiseLike<string | undefined>,
   onError: (error: unknown) => void,
   prototype?: object,
+  socket?: object | null,
 ): void {
-  const hold = new Hold(commit, onError)
+  const hold = new Hold(res, commit, onError)
   if (inheritsWrappers(res, prototype)) {
-    ;(res as unknown as { [HOLD]: Hold })[HOLD] = hold
+    // Express gives each response a new hidden class (Object.setPrototypeOf), so adding a property
+    // to it costs a new map every time (~17k instructions). A keep-alive socket keeps its class, and
+    // res.req.socket leads back to it; a second request in flight on the socket (pipelining) uses
+    // the response's own property instead.
+    const slot = socket as { [SLOT]?: Hold } | null | undefined
+    const previous = slot == null ? hold : slot[SLOT]
+    if (slot != null && (previous === undefined || previous.ended)) slot[SLOT] = hold
+    else (res as unknown as { [HOLD]: Hold })[HOLD] = hold
     return
   }
   // Own wrappers around whatever the response has now (the prototype's, or another middleware's).

@@ -32,25 +32,28 @@ export function session(options: SessionOptions): SessionMiddleware {
 
   const attach = (req: Request, res: Response, next: NextFunction, state: RequestState): void => {
     req.session = state.session
-    holdResponse(res, () => engine.commit(state), next, expressResponse(res))
+    holdResponse(res, () => engine.commit(state), next, expressResponse(res), Reflect.get(req, 'socket') as object | null)
     next()
   }
 
   const middleware = (req: Request, res: Response, next: NextFunction): void => {
-    if (req.session !== undefined) return next()
-    const headers = req.headers
-    const url = req.originalUrl ?? req.url ?? ''
+    // Reflect.get and Object.hasOwn, not req.x: Express gives each request a new hidden class, so a
+    // plain read misses its inline cache every time (see @sesame/core/node-http); these do not.
+    if (Object.hasOwn(req, 'session')) return next()
+    const headers = Reflect.get(req, 'headers') as Request['headers']
+    const socket = Reflect.get(req, 'socket') as Request['socket']
+    const url = (Reflect.get(req, 'originalUrl') ?? Reflect.get(req, 'url') ?? '') as string
     const query = url.indexOf('?')
     let loaded: RequestState | Promise<RequestState>
     try {
       loaded = engine.load({
         cookie: headers.cookie,
-        encrypted: (req.socket as TLSSocket).encrypted === true,
-        remoteAddress: req.socket.remoteAddress,
+        encrypted: (socket as TLSSocket).encrypted === true,
+        remoteAddress: socket.remoteAddress,
         forwardedFor: headers['x-forwarded-for'] as string | undefined,
         forwardedProto: headers['x-forwarded-proto'] as string | undefined,
         userAgent: headers['user-agent'],
-        method: req.method,
+        method: Reflect.get(req, 'method') as string,
         path: query === -1 ? url : url.slice(0, query),
       })
     } catch (error) {

@@ -1,6 +1,7 @@
 // Express-specific response paths: every way a handler can finish must wait for the store write,
 // and a store error must reach next(err) while the headers are still unsent.
-import { createServer } from 'node:http'
+import { Agent, createServer, get, type Server } from 'node:http'
+import { connect, type AddressInfo } from 'node:net'
 import { Readable } from 'node:stream'
 import express, { type NextFunction, type Request, type Response } from 'express'
 import express4 from 'express4'
@@ -59,6 +60,14 @@ describe('@sesame/express response paths', () => {
     })
     instance.get('/read', (req: Request, res: Response) => {
       res.json({ ...req.session })
+    })
+    instance.get('/slow', (req: Request, res: Response) => {
+      req.session.via = 'slow'
+      setTimeout(() => res.json({ via: 'slow' }), 50)
+    })
+    instance.get('/count', (req: Request, res: Response) => {
+      req.session.n = ((req.session.n as number | undefined) ?? 0) + 1
+      res.json({ n: req.session.n })
     })
     instance.get('/app-cookie', (req: Request, res: Response) => {
       req.session.via = 'app-cookie'
@@ -165,6 +174,79 @@ describe('@sesame/express response paths', () => {
       expect(res.body, path).toEqual({ code: 'SESSION_STORE_UNAVAILABLE', headersWereSent: false })
       expect(cookieOf(res), path).toBeUndefined()
     }
+  })
+
+  // A held response is found through its socket while it is the socket's only one in flight (see
+  // @sesame/core/node-http); these cover a socket reused by later requests and several in flight.
+  describe('several requests on one connection', () => {
+    const listening: Server[] = []
+    afterEach(() => {
+      for (const server of listening.splice(0)) server.close()
+    })
+    async function listen(server: Server): Promise<number> {
+      listening.push(server)
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+      return (server.address() as AddressInfo).port
+    }
+    function fetchOn(agent: Agent, port: number, path: string, cookie?: string): Promise<{ status: number; body: string; cookie: string | undefined }> {
+      return new Promise((resolve, reject) => {
+        get({ host: '127.0.0.1', port, path, agent, headers: cookie ? { cookie } : {} }, (res) => {
+          let body = ''
+          res.setEncoding('utf8')
+          res.on('data', (chunk: string) => (body += chunk))
+          res.on('end', () => resolve({ status: res.statusCode!, body, cookie: res.headers['set-cookie']?.find((line) => line.startsWith('sid='))?.split(';', 1)[0] }))
+        }).on('error', reject)
+      })
+    }
+
+    for (const variant of variants) {
+      it(`${variant.name}: every request on a keep-alive connection is committed`, async () => {
+        const port = await listen(app(express, variant.wrap, variant.before).server)
+        const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+        const first = await fetchOn(agent, port, '/count')
+        expect(first.body).toBe('{"n":1}')
+        for (let n = 2; n <= 5; n++) expect((await fetchOn(agent, port, '/count', first.cookie)).body).toBe(`{"n":${n}}`)
+        // A new session on the same connection gets its own cookie and its own data.
+        const other = await fetchOn(agent, port, '/count')
+        expect(other.cookie).toBeDefined()
+        expect(other.cookie).not.toBe(first.cookie)
+        expect((await fetchOn(agent, port, '/count', first.cookie)).body).toBe('{"n":6}')
+        agent.destroy()
+      })
+    }
+
+    it('pipelined requests, the first still running when the others arrive, are each committed', async () => {
+      const port = await listen(app().server)
+      const socket = connect(port, '127.0.0.1')
+      let raw = ''
+      socket.setEncoding('utf8')
+      socket.on('data', (chunk: string) => (raw += chunk))
+      const closed = new Promise((resolve) => socket.on('close', resolve))
+      socket.write(
+        'GET /slow HTTP/1.1\r\nHost: x\r\n\r\n' + 'GET /json HTTP/1.1\r\nHost: x\r\n\r\n' + 'GET /end-null HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+      )
+      await closed
+      const cookies = [...raw.matchAll(/^set-cookie: (sid=[^;]+)/gim)].map((match) => match[1]!)
+      expect(raw.match(/HTTP\/1\.1 200 /g)).toHaveLength(3)
+      expect(new Set(cookies).size).toBe(3)
+      const agent = new Agent({ keepAlive: true })
+      const vias = await Promise.all(cookies.map(async (cookie) => JSON.parse((await fetchOn(agent, port, '/read', cookie)).body) as { via: string }))
+      expect(vias.map((read) => read.via)).toEqual(['slow', 'json', 'end-null'])
+      agent.destroy()
+    })
+
+    it('a request after a failed commit on the same connection is committed', async () => {
+      let faulty!: FaultyStore
+      const port = await listen(app(express, (store) => (faulty = new FaultyStore(store))).server)
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+      faulty.fail('create')
+      expect((await fetchOn(agent, port, '/count')).status).toBe(503)
+      faulty.heal()
+      const next = await fetchOn(agent, port, '/count')
+      expect(next.body).toBe('{"n":1}')
+      expect((await fetchOn(agent, port, '/count', next.cookie)).body).toBe('{"n":2}')
+      agent.destroy()
+    })
   })
 
   it('works the same on Express 4', async () => {
