@@ -6,7 +6,8 @@
 // that the route really counts, warm up, mark the server's CPU clock, drive 10 connections from
 // autocannon in a process pinned to core 1, read the server's CPU time, stop the server.
 // Rounds are interleaved (round 1 of every row, then round 2 ...) so drift on the machine spreads
-// over all rows instead of landing on one.
+// over all rows instead of landing on one; within a round, case by case, so the rows a target
+// compares run back to back, in an order reversed every other round.
 
 import { fork, spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -319,8 +320,12 @@ console.log(`sesame bench: ${rows.length} rows x ${selectedCases.length} cases x
 
 const unavailable = new Map() // a row that is n/a once is n/a for the whole run
 for (let round = 1; round <= settings.rounds; round++) {
-  for (const row of rows) {
-    for (const caseId of selectedCases) {
+  // Case by case, every row in turn, the order of the rows reversed every other round: the rows a
+  // ratio compares run seconds apart (this VM's speed drifts by tens of percent over a minute), and
+  // a steady drift favours no row over a pair of rounds.
+  const order = round % 2 === 1 ? rows : [...rows].reverse()
+  for (const caseId of selectedCases) {
+    for (const row of order) {
       let outcome
       if (unavailable.has(row.id)) outcome = unavailable.get(row.id)
       else {
