@@ -170,14 +170,17 @@ export function installHoldWrappers(prototype: object): void {
  * through a missed inline cache on every request (see the top of this file).
  */
 function inheritsWrappers(res: HoldableResponse, prototype: object | undefined): boolean {
-  if (prototype === undefined || !installed.has(prototype)) return false
+  const wrappers = prototype === undefined ? undefined : installed.get(prototype)
+  if (wrappers === undefined) return false
   let object: object | null = res
   while (object !== prototype) {
     if (object === null) return false
     if (Object.hasOwn(object, 'writeHead') || Object.hasOwn(object, 'write') || Object.hasOwn(object, 'end') || Object.hasOwn(object, 'flushHeaders')) return false
     object = Object.getPrototypeOf(object) as object | null
   }
-  return true
+  // Someone may have replaced a method on the prototype itself since (its class is stable: cheap reads).
+  const methods = prototype as Record<Method, Fn | undefined>
+  return methods.writeHead === wrappers.writeHead && methods.write === wrappers.write && methods.end === wrappers.end && methods.flushHeaders === wrappers.flushHeaders
 }
 
 /**

@@ -1,6 +1,6 @@
 // Express-specific response paths: every way a handler can finish must wait for the store write,
 // and a store error must reach next(err) while the headers are still unsent.
-import { Agent, createServer, get, type Server } from 'node:http'
+import { Agent, createServer, get, ServerResponse, type Server } from 'node:http'
 import { connect, type AddressInfo } from 'node:net'
 import { Readable } from 'node:stream'
 import express, { type NextFunction, type Request, type Response } from 'express'
@@ -247,6 +247,28 @@ describe('@sesame/express response paths', () => {
       expect((await fetchOn(agent, port, '/count', next.cookie)).body).toBe('{"n":2}')
       agent.destroy()
     })
+  })
+
+  it('methods replaced on Express\'s response object after sesame installed its wrappers still commit', async () => {
+    const { server } = app()
+    await request(server).get('/json')
+    const { end, writeHead } = express.response
+    // As a library that patches them from scratch would: straight to Node's methods, past sesame's wrappers.
+    const node = ServerResponse.prototype
+    express.response.end = function (this: Response, ...args: unknown[]) {
+      return (node.end as (...a: unknown[]) => Response).apply(this, args)
+    } as Response['end']
+    express.response.writeHead = function (this: Response, ...args: unknown[]) {
+      return (node.writeHead as (...a: unknown[]) => Response).apply(this, args)
+    } as Response['writeHead']
+    try {
+      const res = await request(server).get('/end-null')
+      const read = await request(server).get('/read').set('Cookie', cookieOf(res)!)
+      expect(read.body).toEqual({ via: 'end-null' })
+    } finally {
+      express.response.end = end
+      express.response.writeHead = writeHead
+    }
   })
 
   it('works the same on Express 4', async () => {
