@@ -71,7 +71,7 @@ const quick = args.quick
 const settings = {
   quick,
   rounds: Number(args.rounds ?? (quick ? 1 : 3)),
-  seconds: Number(args.seconds ?? (quick ? 0.8 : 3)),
+  seconds: Number(args.seconds ?? (quick ? 0.8 : 2)),
   warmupSeconds: Number(args.warmup ?? (quick ? 0.4 : 1.5)),
   connections: Number(args.connections),
   rate: args.rate ? Number(args.rate) : undefined,
@@ -79,7 +79,7 @@ const settings = {
   scaleMax: Number(args['scale-max'] ?? (quick ? 20_000 : 100_000)),
   // Seconds the whole run may spend waiting for other work on the machine to calm down before a
   // measurement (0 disables). Bounded so that a busy machine still gets a run in the time budget.
-  quietWaitSeconds: Number(args['quiet-wait'] ?? (quick ? 3 : 30)),
+  quietWaitSeconds: Number(args['quiet-wait'] ?? (quick ? 3 : 15)),
 }
 const FIXED_RATE = Number(args['fixed-rate'] ?? 2000)
 const CASES = [
