@@ -30,9 +30,9 @@ export type { Session, SessionOptions } from '@sesame/core'
 export function session(options: SessionOptions): SessionMiddleware {
   const engine = createEngine(options)
 
-  const attach = (req: Request, res: Response, next: NextFunction, state: RequestState): void => {
+  const attach = (req: Request, res: Response, next: NextFunction, socket: object | null, state: RequestState): void => {
     req.session = state.session
-    holdResponse(res, () => engine.commit(state), next, expressResponse(res), Reflect.get(req, 'socket') as object | null)
+    holdResponse(res, () => engine.commit(state), next, expressResponse(res), socket)
     next()
   }
 
@@ -60,8 +60,8 @@ export function session(options: SessionOptions): SessionMiddleware {
       return next(error)
     }
     // A synchronous store (the memory store) answers at once: no promise hop on the request path.
-    if (loaded instanceof Promise) loaded.then((state) => attach(req, res, next, state), next)
-    else attach(req, res, next, loaded)
+    if (loaded instanceof Promise) loaded.then((state) => attach(req, res, next, socket, state), next)
+    else attach(req, res, next, socket, loaded)
   }
 
   return Object.assign(middleware, { engine, close: () => engine.close() })
