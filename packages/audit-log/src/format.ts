@@ -12,7 +12,7 @@
 // the nonce, a line cannot be moved to another position or writer without failing to decrypt.
 // The chain (chain.ts): each line's associated data is the tag of the line before it in its writer.
 
-import { createCipheriv, createDecipheriv, createHmac, randomBytes, type KeyObject } from 'node:crypto'
+import { createDecipheriv, createHmac, randomBytes } from 'node:crypto'
 import type { AuditKey } from './keys.js'
 
 export const FORMAT_VERSION = 1
@@ -46,18 +46,6 @@ export function writeNonce(seq: number, into: Buffer = Buffer.alloc(12)): Buffer
   return into
 }
 
-/**
- * Encrypt one record. `previousTag` (the tag of the writer's previous line; none for seq 0) is
- * authenticated as associated data: that is what chains the line to the one before it.
- */
-export function encrypt(encryptionKey: Buffer | KeyObject, nonce: Buffer, plaintext: string, previousTag: Buffer | undefined): { ciphertext: Buffer; tag: Buffer } {
-  const cipher = createCipheriv('aes-256-gcm', encryptionKey, nonce)
-  if (previousTag) cipher.setAAD(previousTag)
-  const first = cipher.update(plaintext, 'utf8')
-  const last = cipher.final()
-  return { ciphertext: last.length === 0 ? first : Buffer.concat([first, last]), tag: cipher.getAuthTag() }
-}
-
 /** The plaintext, or undefined when the line does not authenticate against `previousTag`. */
 export function decrypt(encryptionKey: Buffer, raw: RawLine, previousTag: Buffer | undefined): string | undefined {
   try {
@@ -68,10 +56,6 @@ export function decrypt(encryptionKey: Buffer, raw: RawLine, previousTag: Buffer
   } catch {
     return undefined
   }
-}
-
-export function formatLine(writer: string, seq: number, keyId: string, ciphertext: Buffer, tag: Buffer): string {
-  return `{"v":${FORMAT_VERSION},"w":"${writer}","s":${seq},"k":"${keyId}","c":"${ciphertext.toString('base64url')}","t":"${tag.toString('base64url')}"}\n`
 }
 
 const WRITER = /^[A-Za-z0-9_-]{16}$/

@@ -392,7 +392,7 @@ class FileAuditSink implements FileSink {
     let text = this.#header
     this.#header = ''
     const records = this.#queue.take(Math.max(1, this.#maxBatchBytes - this.#ready.bytes))
-    for (const json of records) text += chain.line(json)
+    text += chain.lines(records)
     this.#ready.parts.push(text)
     this.#ready.bytes += text.length
     this.#ready.records += records.length

@@ -1,0 +1,86 @@
+// The sink encrypts a batch of lines with one AES-ECB call and GHASH in JavaScript (src/gcm.ts). Every
+// line must be exactly what node:crypto's AES-256-GCM makes of it, line by line, so that the reader
+// (which decrypts with node:crypto) and files written before the change stay compatible.
+import { createCipheriv, createSecretKey, randomBytes } from 'node:crypto'
+import { describe, expect, it } from 'vitest'
+import { ChainWriter } from '../src/chain.js'
+import { decrypt, parseLine, writeNonce, writerKey } from '../src/format.js'
+import { BatchGcm } from '../src/gcm.js'
+import { deriveKey } from '../src/keys.js'
+
+/** One line as node:crypto's GCM makes it: the reference the batch must match byte for byte. */
+function referenceLine(key: Buffer, writer: string, keyId: string, seq: number, plaintext: string, previousTag: Buffer | undefined): { line: string; tag: Buffer } {
+  const cipher = createCipheriv('aes-256-gcm', key, writeNonce(seq))
+  if (previousTag) cipher.setAAD(previousTag)
+  const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()])
+  const tag = cipher.getAuthTag()
+  return { line: `{"v":1,"w":"${writer}","s":${seq},"k":"${keyId}","c":"${ciphertext.toString('base64url')}","t":"${tag.toString('base64url')}"}\n`, tag }
+}
+
+// Lengths around every block boundary, long lines, and multi-byte UTF-8 (including a lone surrogate,
+// which both sides encode as U+FFFD).
+const SAMPLES = [
+  '', 'a', '{"x":1}', 'x'.repeat(15), 'x'.repeat(16), 'x'.repeat(17), 'y'.repeat(31), 'y'.repeat(32), 'y'.repeat(33),
+  JSON.stringify({ type: 'session.created', at: '2026-12-01T02:00:00.000Z', sessionRef: 'abcdefghijklmnopqrstuv', ip: '127.0.0.1', userAgent: 'Mozilla/5.0' }),
+  'é'.repeat(40), '日本語のユーザーエージェント', '🔑'.repeat(9), 'a\uD800b', 'z'.repeat(5000),
+]
+
+describe('batch AES-256-GCM', () => {
+  it('writes the same lines as node:crypto, one cipher per line, across batches of every size', () => {
+    const auditKey = deriveKey(randomBytes(32))
+    const chain = new ChainWriter(auditKey)
+    const key = writerKey(auditKey, chain.writer)
+    let previous: Buffer | undefined
+    let seq = 0
+    const expectBatch = (plaintexts: string[]): void => {
+      let expected = ''
+      for (const plaintext of plaintexts) {
+        const { line, tag } = referenceLine(key, chain.writer, auditKey.id, seq++, plaintext, previous)
+        expected += line
+        previous = tag
+      }
+      expect(plaintexts.length === 1 && Math.random() < 0.5 ? chain.line(plaintexts[0]!) : chain.lines(plaintexts)).toBe(expected)
+    }
+    expectBatch([SAMPLES[0]!]) // seq 0: no associated data
+    expectBatch(SAMPLES)
+    for (const sample of SAMPLES) expectBatch([sample])
+    expectBatch([])
+    for (let size = 2; size < 40; size += 7) expectBatch(Array.from({ length: size }, (_, i) => SAMPLES[(i * 5 + size) % SAMPLES.length]!))
+    expect(chain.seq).toBe(seq)
+  })
+
+  it('lines decrypt through the reader, each only after its own predecessor', () => {
+    const auditKey = deriveKey(randomBytes(32))
+    const chain = new ChainWriter(auditKey)
+    const key = writerKey(auditKey, chain.writer)
+    const text = chain.lines(SAMPLES.slice(0, 8)) + chain.lines(SAMPLES.slice(8))
+    const raws = text.split('\n').slice(0, -1).map((line) => parseLine(line)!)
+    let previous: Buffer | undefined
+    raws.forEach((raw, i) => {
+      expect(decrypt(key, raw, previous)).toBe(Buffer.from(SAMPLES[i]!, 'utf8').toString('utf8'))
+      if (i > 1) expect(decrypt(key, raw, Buffer.from(raws[0]!.t, 'base64url'))).toBeUndefined()
+      previous = Buffer.from(raw.t, 'base64url')
+    })
+  })
+
+  it('uses the 64-bit sequence number as the nonce beyond 2^32', () => {
+    const key = randomBytes(32)
+    const gcm = new BatchGcm(createSecretKey(key))
+    const seq = 2 ** 32 + 7
+    const previous = randomBytes(16)
+    const tags = new Int32Array(12)
+    for (let i = 0; i < 4; i++) tags[i] = previous.readInt32BE(4 * i)
+    const texts: string[] = []
+    gcm.encrypt([SAMPLES[9]!, SAMPLES[3]!], seq, true, texts, tags)
+    let aad = previous
+    for (let i = 0; i < 2; i++) {
+      const cipher = createCipheriv('aes-256-gcm', key, writeNonce(seq + i))
+      cipher.setAAD(aad)
+      expect(texts[i]).toBe(Buffer.concat([cipher.update([SAMPLES[9]!, SAMPLES[3]!][i]!, 'utf8'), cipher.final()]).toString('base64url'))
+      aad = cipher.getAuthTag()
+      const tag = Buffer.alloc(16)
+      for (let j = 0; j < 4; j++) tag.writeInt32BE(tags[4 * (i + 1) + j]!, 4 * j)
+      expect(tag.equals(aad)).toBe(true)
+    }
+  })
+})
