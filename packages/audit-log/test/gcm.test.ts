@@ -1,4 +1,4 @@
-// The sink encrypts a batch of lines with one AES-ECB call and GHASH in JavaScript (src/gcm.ts). Every
+// The sink encrypts a batch of lines with one AES-ECB call and GHASH in WebAssembly (src/gcm.ts). Every
 // line must be exactly what node:crypto's AES-256-GCM makes of it, line by line, so that the reader
 // (which decrypts with node:crypto) and files written before the change stay compatible.
 import { createCipheriv, createSecretKey, randomBytes } from 'node:crypto'
@@ -45,6 +45,9 @@ describe('batch AES-256-GCM', () => {
     expectBatch(SAMPLES)
     for (const sample of SAMPLES) expectBatch([sample])
     expectBatch([])
+    // Batches larger than the WebAssembly memory's first pages (it grows, and the views are renewed).
+    expectBatch(Array.from({ length: 30 }, (_, i) => `${i}`.padEnd(5000, 'q')))
+    expectBatch(['w'.repeat(300_000), SAMPLES[9]!])
     for (let size = 2; size < 40; size += 7) expectBatch(Array.from({ length: size }, (_, i) => SAMPLES[(i * 5 + size) % SAMPLES.length]!))
     expect(chain.seq).toBe(seq)
   })
