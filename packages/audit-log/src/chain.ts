@@ -4,11 +4,11 @@
 // predecessor) to its close record. An edited line fails its own tag; a deleted, moved or inserted
 // line breaks the link of the line after it. (One GCM per line does both jobs: a separate HMAC chain
 // would cost as much again as the encryption.) ChainWriter is the writing side of one segment; it
-// encrypts a batch of lines at a time (gcm.ts), with the same bytes as format.ts's encrypt() per line.
+// encrypts a batch of lines at a time (gcm.ts), with the same bytes as createCipheriv('aes-256-gcm') per line.
 
 import { createSecretKey } from 'node:crypto'
 import type { AuditKey } from './keys.js'
-import { FORMAT_VERSION, newWriterId, writerKey } from './format.js'
+import { formatLine, newWriterId, writerKey } from './format.js'
 import { BatchGcm } from './gcm.js'
 
 /** Control records a writer adds to its own chain. */
@@ -43,14 +43,12 @@ function tagText(tags: Int32Array, at: number): string {
 export class ChainWriter {
   readonly writer = newWriterId()
   readonly #keyId: string
-  readonly #prefix: string
   readonly #gcm: BatchGcm
   #seq = 0
   /** Words 0-3: the tag of the last line written (for the next line's associated data). */
   #tags = new Int32Array(4 * 64)
 
   constructor(key: AuditKey) {
-    this.#prefix = `{"v":${FORMAT_VERSION},"w":"${this.writer}","s":`
     this.#keyId = key.id
     this.#gcm = new BatchGcm(createSecretKey(writerKey(key, this.writer)))
   }
@@ -78,9 +76,8 @@ export class ChainWriter {
     const tags = this.#tags
     const ciphertexts = new Array<string>(n)
     this.#gcm.encrypt(plaintexts, first, first > 0, ciphertexts, tags)
-    const middle = `,"k":"${this.#keyId}","c":"`
     let text = ''
-    for (let i = 0; i < n; i++) text += `${this.#prefix}${first + i}${middle}${ciphertexts[i]!}","t":"${tagText(tags, 4 * (i + 1))}"}\n`
+    for (let i = 0; i < n; i++) text += formatLine(this.writer, first + i, this.#keyId, ciphertexts[i]!, tagText(tags, 4 * (i + 1)))
     // The last tag becomes the associated data of the next batch's first line.
     tags.copyWithin(0, 4 * n, 4 * n + 4)
     this.#seq = first + n

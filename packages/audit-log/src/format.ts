@@ -58,6 +58,11 @@ export function decrypt(encryptionKey: Buffer, raw: RawLine, previousTag: Buffer
   }
 }
 
+/** One line of the format, newline included; `ciphertext` and `tag` already base64url. */
+export function formatLine(writer: string, seq: number, keyId: string, ciphertext: string, tag: string): string {
+  return `{"v":${FORMAT_VERSION},"w":"${writer}","s":${seq},"k":"${keyId}","c":"${ciphertext}","t":"${tag}"}\n`
+}
+
 const WRITER = /^[A-Za-z0-9_-]{16}$/
 const KEY_ID = /^[A-Za-z0-9_-]{8}$/
 const B64URL = /^[A-Za-z0-9_-]*$/
