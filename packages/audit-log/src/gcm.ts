@@ -18,6 +18,7 @@
 // The tests check every line against node:crypto's decryption and against the per-line encryption.
 
 import { createCipheriv, type Cipher, type KeyObject } from 'node:crypto'
+import { writeNonce } from './format.js'
 
 /** A 128-bit value as four 32-bit words, most significant first (GCM's byte order). */
 type Block = [number, number, number, number]
@@ -71,6 +72,16 @@ function ghashTables(h: Block): Int32Array {
 //                       r0 ^= load64(i + 4096k); r1 ^= load64(i + 4096k + 8)
 //       s0 = r0; s1 = r1; p += 16; continue
 //     store64(STATE, s0); store64(STATE + 8, s1)
+/**
+ * The WebAssembly memory is sized once and never grows. `memory.grow()` detaches the old ArrayBuffer,
+ * and the first detach of any ArrayBuffer in a process invalidates V8's "array buffer detaching"
+ * protector: every optimized function of the whole process that touches a typed array (the app's, Node's
+ * http and stream code, the session's seal) is deoptimized at once and recompiled with detach checks for
+ * good. A batch is therefore encrypted in chunks of lines that fit DATA_END, and a single line too long
+ * for it (a huge client field with maxFieldLength raised) takes node:crypto's own GCM.
+ */
+const PAGES = 4
+const DATA_END = PAGES * 65536
 const STATE = 65536
 const SCRATCH = STATE + 16
 const DATA = STATE + 64
@@ -135,9 +146,9 @@ function ghashModule(): WebAssembly.Module {
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, [1, 0x60, 2, 0x7f, 0x7f, 0]), // type: (i32, i32) -> ()
+    ...section(2, [1, ...name('env'), ...name('memory'), 2, 1, ...leb(PAGES), ...leb(PAGES)]), // import env.memory, PAGES pages, fixed
     ...section(3, [1, 0]), // one function of type 0
-    ...section(5, [1, 0, ...leb(2)]), // one memory, 2 pages to start
-    ...section(7, [2, ...name('ghash'), 0, 0, ...name('memory'), 2, 0]),
+    ...section(7, [1, ...name('ghash'), 0, 0]),
     ...section(10, [1, ...leb(code.length), ...code]),
   ]
   return new WebAssembly.Module(new Uint8Array(bytes))
@@ -147,25 +158,26 @@ let compiled: WebAssembly.Module | undefined
 
 /** One writer's AES-256-GCM: nonces are 96 bits, given per line as a 64-bit sequence number. */
 export class BatchGcm {
+  readonly #key: KeyObject | Buffer
   readonly #ecb: Cipher
-  readonly #memory: WebAssembly.Memory
   readonly #ghash: (at: number, blocks: number) => void
-  /** The WebAssembly memory as bytes and as a view; renewed when the memory grows. */
-  #bytes: Buffer
-  #view: DataView
+  /** The WebAssembly memory as bytes and as a view (fixed: see PAGES). */
+  readonly #bytes: Buffer
+  readonly #view: DataView
   /** Counter blocks (their keystream comes back in a new buffer). */
   #counters = Buffer.alloc(0)
   #countersView = new DataView(this.#counters.buffer, this.#counters.byteOffset, 0)
 
   constructor(key: KeyObject | Buffer) {
+    this.#key = key
     this.#ecb = createCipheriv('aes-256-ecb', key, null).setAutoPadding(false)
     const h = this.#ecb.update(Buffer.alloc(16))
     compiled ??= ghashModule()
-    const exports = new WebAssembly.Instance(compiled).exports as { ghash: (at: number, blocks: number) => void; memory: WebAssembly.Memory }
+    const memory = new WebAssembly.Memory({ initial: PAGES, maximum: PAGES })
+    const exports = new WebAssembly.Instance(compiled, { env: { memory } }).exports as { ghash: (at: number, blocks: number) => void }
     this.#ghash = exports.ghash
-    this.#memory = exports.memory
-    this.#bytes = Buffer.from(this.#memory.buffer)
-    this.#view = new DataView(this.#memory.buffer)
+    this.#bytes = Buffer.from(memory.buffer)
+    this.#view = new DataView(memory.buffer)
     // The tables, big-endian words so that the bytes are in GCM's order.
     const t = ghashTables([h.readInt32BE(0), h.readInt32BE(4), h.readInt32BE(8), h.readInt32BE(12)])
     for (let i = 0; i < t.length; i++) this.#view.setInt32(4 * i, t[i]!)
@@ -178,26 +190,41 @@ export class BatchGcm {
    */
   encrypt(plaintexts: readonly string[], seq: number, chained: boolean, ciphertexts: string[], tags: Int32Array): void {
     const n = plaintexts.length
-    // Lay the plaintexts out from 16-byte boundaries (UTF-8 takes at most 3 bytes per UTF-16 unit).
-    let capacity = DATA
-    for (let i = 0; i < n; i++) capacity += (plaintexts[i]!.length * 3 + 15) & ~15
-    if (this.#bytes.length < capacity) {
-      this.#memory.grow(Math.ceil((capacity - this.#bytes.length) / 65536))
-      this.#bytes = Buffer.from(this.#memory.buffer)
-      this.#view = new DataView(this.#memory.buffer)
+    let from = 0
+    while (from < n) {
+      // Lay the plaintexts out from 16-byte boundaries (UTF-8 takes at most 3 bytes per UTF-16 unit).
+      let to = from
+      let capacity = DATA
+      while (to < n) {
+        const need = (plaintexts[to]!.length * 3 + 15) & ~15
+        if (capacity + need > DATA_END) break
+        capacity += need
+        to++
+      }
+      if (to === from) {
+        this.#encryptAlone(plaintexts[from]!, seq + from, chained || from > 0, ciphertexts, tags, from)
+        from++
+      } else {
+        this.#encryptChunk(plaintexts, from, to, seq, chained, ciphertexts, tags)
+        from = to
+      }
     }
+  }
+
+  /** Lines from..to-1, which fit the memory together. */
+  #encryptChunk(plaintexts: readonly string[], from: number, to: number, seq: number, chained: boolean, ciphertexts: string[], tags: Int32Array): void {
     const data = this.#bytes
     const view = this.#view
-    const offsets = new Array<number>(n)
-    const lengths = new Array<number>(n)
+    const offsets = new Array<number>(to - from)
+    const lengths = new Array<number>(to - from)
     let offset = DATA
     let blocks = 0
-    for (let i = 0; i < n; i++) {
+    for (let i = from; i < to; i++) {
       const length = data.write(plaintexts[i]!, offset)
       const end = (offset + length + 15) & ~15
       if (end > offset + length) data.fill(0, offset + length, end)
-      offsets[i] = offset
-      lengths[i] = length
+      offsets[i - from] = offset
+      lengths[i - from] = length
       offset = end
       // J0, then one counter block per 16 bytes.
       blocks += 1 + ((length + 15) >>> 4)
@@ -210,11 +237,11 @@ export class BatchGcm {
     }
     const counters = this.#countersView
     let at = 0
-    for (let i = 0; i < n; i++) {
+    for (let i = from; i < to; i++) {
       const s = seq + i
       const high = Math.floor(s / 0x1_0000_0000)
       const low = s >>> 0
-      const count = 1 + ((lengths[i]! + 15) >>> 4)
+      const count = 1 + ((lengths[i - from]! + 15) >>> 4)
       for (let c = 1; c <= count; c++, at += 16) {
         counters.setInt32(at, 0)
         counters.setInt32(at + 4, high)
@@ -227,9 +254,9 @@ export class BatchGcm {
 
     const ghash = this.#ghash
     let k = 0
-    for (let i = 0; i < n; i++) {
-      const start = offsets[i]!
-      const length = lengths[i]!
+    for (let i = from; i < to; i++) {
+      const start = offsets[i - from]!
+      const length = lengths[i - from]!
       const j0 = k
       k += 16
       // XOR the keystream in: whole words, then the bytes of a partial last word. The padding of the
@@ -267,5 +294,19 @@ export class BatchGcm {
     }
     // Leave no plaintext behind in the scratch memory.
     data.fill(0, DATA, offset)
+  }
+
+  /** A line longer than the memory holds: node:crypto's GCM, the same bytes (rare: ~64,000 characters). */
+  #encryptAlone(plaintext: string, seq: number, aad: boolean, ciphertexts: string[], tags: Int32Array, i: number): void {
+    const cipher = createCipheriv('aes-256-gcm', this.#key, writeNonce(seq))
+    const tagAt = 4 * i
+    if (aad) {
+      const previous = Buffer.alloc(16)
+      for (let w = 0; w < 4; w++) previous.writeInt32BE(tags[tagAt + w]!, 4 * w)
+      cipher.setAAD(previous)
+    }
+    ciphertexts[i] = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]).toString('base64url')
+    const tag = cipher.getAuthTag()
+    for (let w = 0; w < 4; w++) tags[tagAt + 4 + w] = tag.readInt32BE(4 * w)
   }
 }

@@ -1,12 +1,15 @@
 // The sink encrypts a batch of lines with one AES-ECB call and GHASH in WebAssembly (src/gcm.ts). Every
 // line must be exactly what node:crypto's AES-256-GCM makes of it, line by line, so that the reader
 // (which decrypts with node:crypto) and files written before the change stay compatible.
+import { spawnSync } from 'node:child_process'
 import { createCipheriv, createSecretKey, randomBytes } from 'node:crypto'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ChainWriter } from '../src/chain.js'
 import { decrypt, parseLine, writeNonce, writerKey } from '../src/format.js'
 import { BatchGcm } from '../src/gcm.js'
 import { deriveKey } from '../src/keys.js'
+import { distIndex, ensureBuilt, TEST_KEY, tempDir } from './support/index.js'
 
 /** One line as node:crypto's GCM makes it: the reference the batch must match byte for byte. */
 function referenceLine(key: Buffer, writer: string, keyId: string, seq: number, plaintext: string, previousTag: Buffer | undefined): { line: string; tag: Buffer } {
@@ -45,9 +48,12 @@ describe('batch AES-256-GCM', () => {
     expectBatch(SAMPLES)
     for (const sample of SAMPLES) expectBatch([sample])
     expectBatch([])
-    // Batches larger than the WebAssembly memory's first pages (it grows, and the views are renewed).
+    // Batches larger than the WebAssembly memory (encrypted in chunks), and lines too long for it alone
+    // (node:crypto's GCM), between and after chunked lines.
     expectBatch(Array.from({ length: 30 }, (_, i) => `${i}`.padEnd(5000, 'q')))
+    expectBatch(Array.from({ length: 400 }, (_, i) => SAMPLES[i % SAMPLES.length]!))
     expectBatch(['w'.repeat(300_000), SAMPLES[9]!])
+    expectBatch([SAMPLES[9]!, 'é'.repeat(70_000), SAMPLES[12]!, 'v'.repeat(100_000)])
     for (let size = 2; size < 40; size += 7) expectBatch(Array.from({ length: size }, (_, i) => SAMPLES[(i * 5 + size) % SAMPLES.length]!))
     expect(chain.seq).toBe(seq)
   })
@@ -84,6 +90,37 @@ describe('batch AES-256-GCM', () => {
       const tag = Buffer.alloc(16)
       for (let j = 0; j < 4; j++) tag.writeInt32BE(tags[4 * (i + 1) + j]!, 4 * j)
       expect(tag.equals(aad)).toBe(true)
+    }
+  })
+
+  // Growing a WebAssembly memory detaches its old ArrayBuffer, and the first detach in a process makes
+  // V8 throw away the optimized code of every function that reads a typed array, the app's included.
+  it('never makes the app\'s optimized typed-array code deoptimize, even for batches larger than its memory', () => {
+    ensureBuilt()
+    const { dir, cleanup } = tempDir()
+    try {
+      const script = `
+        const { fileSink } = await import(${JSON.stringify(distIndex)})
+        const samples = new Float64Array(256).fill(1)
+        function appHotPath(values) { let sum = 0; for (let i = 0; i < values.length; i++) sum += values[i]; return sum }
+        for (let i = 0; i < 100000; i++) appHotPath(samples)
+        console.log('APP WARM')
+        const sink = fileSink({ path: ${JSON.stringify(join(dir, 'audit.jsonl'))}, key: ${JSON.stringify(TEST_KEY)}, flushInterval: 0 })
+        for (let round = 0; round < 4; round++) {
+          for (let i = 0; i < 3000; i++) sink.write({ type: 'session.created', at: new Date().toISOString(), sessionRef: 'r' + i, userAgent: 'agent '.repeat(80), path: '/é' + i })
+          await sink.flush()
+          appHotPath(samples)
+        }
+        await sink.close()
+        console.log('SINK DONE', sink.stats().written)
+      `
+      const run = spawnSync(process.execPath, ['--trace-deopt', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 })
+      expect(run.status, run.stderr).toBe(0)
+      const afterWarm = run.stdout.slice(run.stdout.indexOf('APP WARM'))
+      expect(afterWarm).toContain('SINK DONE 12000')
+      expect(afterWarm.split('\n').filter((line) => line.includes('appHotPath'))).toEqual([])
+    } finally {
+      cleanup()
     }
   })
 })
