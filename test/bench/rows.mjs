@@ -330,6 +330,9 @@ export const ROWS = [
   {
     id: 'express-sesame-audit', group: 'Express + audit', label: 'Express + sesame + audit file sink', kind: 'sesame', bare: 'express-bare',
     peers: ['express-sesame', 'express-session'],
+    // Measured right before Express + sesame (its "off" row, issue 4's ratio), not at the end of a round:
+    // the rows a ratio compares should run back to back (run.mjs).
+    measureBefore: 'express-sesame',
     async build({ tmpDir }) {
       const { fileSink } = await importSesame('@sesame/audit-log')
       const sink = fileSink({ path: `${tmpDir}/audit.jsonl`, keyFile: `${tmpDir}/audit.key` })

@@ -321,6 +321,12 @@ async function runScale() {
 
 const startedAt = Date.now()
 const rows = ROWS.filter((row) => selectedRows.includes(row.id))
+// The order rows are measured in: the report's, except that a row with `measureBefore` runs right before
+// that row, so that the two rows of a ratio target run back to back (seconds apart, not a minute).
+const measureOrder = rows.filter((row) => !row.measureBefore || !rows.some((other) => other.id === row.measureBefore))
+for (const row of rows) {
+  if (row.measureBefore && measureOrder.indexOf(row) === -1) measureOrder.splice(measureOrder.findIndex((other) => other.id === row.measureBefore), 0, row)
+}
 const measurements = {} // rowId -> caseId -> [round results]
 console.log(`sesame bench: ${rows.length} rows x ${selectedCases.length} cases x ${settings.rounds} round(s), ${settings.seconds}s each after ${settings.warmupSeconds}s warm-up (new session: ${settings.warmupNewSeconds}s), ${settings.connections} connections${pinning ? ', server on core 0, load on core 1' : ''}`)
 
@@ -329,7 +335,7 @@ for (let round = 1; round <= settings.rounds; round++) {
   // Case by case, every row in turn, the order of the rows reversed every other round: the rows a
   // ratio compares run seconds apart (this VM's speed drifts by tens of percent over a minute), and
   // a steady drift favours no row over a pair of rounds.
-  const order = round % 2 === 1 ? rows : [...rows].reverse()
+  const order = round % 2 === 1 ? measureOrder : [...measureOrder].reverse()
   for (const caseId of selectedCases) {
     for (const row of order) {
       let outcome
