@@ -1,12 +1,21 @@
 // The load generator, in its own process (pinned to the other core than the server).
-// argv[2] is JSON: { url, connections, warmupSeconds, seconds, headers }.
+// Options are JSON: { url, connections, warmupSeconds, seconds, headers }, as argv[2] or, when the
+// parent starts this process while the server is still starting (run.mjs does, to overlap the two
+// start-ups), as a later message { type: 'options', options }. { type: 'exit' } ends it at any point.
 // Runs a warm-up, tells the parent { type: 'warmed' }, waits for { type: 'go' } (the parent marks
 // the server's CPU clock in between), runs the measured window and sends { type: 'result', ... }.
 
 import autocannon from 'autocannon'
 
-const options = JSON.parse(process.argv[2])
 const send = (message) => process.send?.(message)
+const waiting = new Map()
+process.on('message', (message) => {
+  if (message?.type === 'exit') process.exit(0)
+  waiting.get(message?.type)?.(message)
+})
+process.on('disconnect', () => process.exit(0))
+const next = (type) => new Promise((resolve) => waiting.set(type, resolve))
+const options = process.argv[2] ? JSON.parse(process.argv[2]) : (await next('options')).options
 
 function run(seconds, onResponse, rate) {
   const instance = autocannon({
@@ -41,7 +50,7 @@ if (options.warmupSeconds > 0) {
   await run(options.warmupSeconds / 2)
 }
 send({ type: 'warmed' })
-await new Promise((resolve) => process.once('message', resolve))
+await next('go')
 
 const startedAt = process.hrtime.bigint()
 const cpuAtStart = process.cpuUsage()

@@ -152,7 +152,9 @@ function nextMessage(child, types, timeoutMs, what) {
 async function stopChild(child) {
   if (child.exitCode !== null || child.signalCode !== null) return
   const exited = new Promise((resolve) => child.once('exit', resolve))
-  try { child.send({ type: 'exit' }) } catch { /* already gone */ }
+  // With a callback, a channel that closed meanwhile (the child exiting on its own) is reported there
+  // instead of as an 'error' event.
+  if (child.connected) child.send({ type: 'exit' }, () => {})
   const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
   await exited
   clearTimeout(timer)
@@ -247,6 +249,8 @@ async function sanityCheck(row, port, caseId) {
 async function measure(row, caseId) {
   await waitForQuiet()
   const server = forkPinned(`${here}server.mjs`, [row.id], 0)
+  // The load generator starts (imports autocannon) while the server starts; it gets its options later.
+  const load = forkPinned(`${here}load.mjs`, [], 1)
   try {
     const hello = await nextMessage(server, ['ready', 'unavailable', 'error'], 30_000, `${row.id} start`)
     if (hello.type === 'unavailable') return { status: 'n/a', reason: hello.reason }
@@ -265,7 +269,7 @@ async function measure(row, caseId) {
       headers: cookie ? { cookie } : {},
       rate: CASE_BY_ID.get(caseId)?.rate ?? settings.rate,
     }
-    const load = forkPinned(`${here}load.mjs`, [JSON.stringify(loadOptions)], 1)
+    load.send({ type: 'options', options: loadOptions })
     const budget = (loadOptions.warmupSeconds + settings.seconds) * 1000 + 30_000
     await nextMessage(load, ['warmed'], budget, `${row.id} warm-up`)
     server.send({ type: 'mark' })
@@ -299,7 +303,7 @@ async function measure(row, caseId) {
   } catch (error) {
     return { status: 'failed', reason: error.message.slice(0, 400) }
   } finally {
-    await stopChild(server)
+    await Promise.all([stopChild(server), stopChild(load)])
   }
 }
 
