@@ -58,9 +58,25 @@ export function decrypt(encryptionKey: Buffer, raw: RawLine, previousTag: Buffer
   }
 }
 
+/**
+ * The constant text of one writer's lines, around the three parts that change: a line is
+ * head + seq + middle + ciphertext + beforeTag + tag + end. The writer assembles lines as bytes from
+ * these (gcm.ts), so the syntax is spelled only here.
+ */
+export interface LineTemplate {
+  readonly head: string
+  readonly middle: string
+  readonly beforeTag: string
+  readonly end: string
+}
+
+export function lineTemplate(writer: string, keyId: string): LineTemplate {
+  return { head: `{"v":${FORMAT_VERSION},"w":"${writer}","s":`, middle: `,"k":"${keyId}","c":"`, beforeTag: '","t":"', end: '"}\n' }
+}
+
 /** One line of the format, newline included; `ciphertext` and `tag` already base64url. */
-export function formatLine(writer: string, seq: number, keyId: string, ciphertext: string, tag: string): string {
-  return `{"v":${FORMAT_VERSION},"w":"${writer}","s":${seq},"k":"${keyId}","c":"${ciphertext}","t":"${tag}"}\n`
+export function formatLine(template: LineTemplate, seq: number, ciphertext: string, tag: string): string {
+  return template.head + seq + template.middle + ciphertext + template.beforeTag + tag + template.end
 }
 
 const WRITER = /^[A-Za-z0-9_-]{16}$/

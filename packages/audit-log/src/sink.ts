@@ -156,7 +156,7 @@ class FileAuditSink implements FileSink {
   #written = 0
   #droppedTotal = 0
   /** Encrypted and chained, waiting for the next append. */
-  #ready: { parts: string[]; bytes: number; records: number } = { parts: [], bytes: 0, records: 0 }
+  #ready: { parts: Buffer[]; bytes: number; records: number } = { parts: [], bytes: 0, records: 0 }
   /** An append in progress (libuv pool). */
   #inFlight: Batch | undefined
   /** An append that failed: retried before anything else, so the chain stays in order. */
@@ -389,12 +389,17 @@ class FileAuditSink implements FileSink {
   #encodeSlice(): void {
     if (this.#queue.length === 0) return
     const chain = this.#chain ?? this.#startSegment()
-    let text = this.#header
-    this.#header = ''
+    if (this.#header !== '') {
+      // Lines are ASCII (base64url and JSON punctuation): latin1 copies them as they are.
+      const header = Buffer.from(this.#header, 'latin1')
+      this.#header = ''
+      this.#ready.parts.push(header)
+      this.#ready.bytes += header.length
+    }
     const records = this.#queue.take(Math.max(1, this.#maxBatchBytes - this.#ready.bytes))
-    text += chain.lines(records)
-    this.#ready.parts.push(text)
-    this.#ready.bytes += text.length
+    const lines = chain.linesBytes(records)
+    this.#ready.parts.push(lines)
+    this.#ready.bytes += lines.length
     this.#ready.records += records.length
   }
 
@@ -402,9 +407,8 @@ class FileAuditSink implements FileSink {
   #takeBatch(): Batch | undefined {
     if (this.#failedBatch) return this.#failedBatch
     if (this.#ready.records === 0 && this.#ready.parts.length === 0) return undefined
-    // Lines are ASCII (base64url and JSON punctuation): latin1 copies them as they are, where utf8 first
-    // measures the text then encodes it (~280 instructions per line less).
-    const batch = { bytes: Buffer.from(this.#ready.parts.join(''), 'latin1'), records: this.#ready.records }
+    const parts = this.#ready.parts
+    const batch = { bytes: parts.length === 1 ? parts[0]! : Buffer.concat(parts, this.#ready.bytes), records: this.#ready.records }
     this.#ready = { parts: [], bytes: 0, records: 0 }
     return batch
   }

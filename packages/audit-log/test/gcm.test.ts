@@ -6,7 +6,7 @@ import { createCipheriv, createSecretKey, randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ChainWriter } from '../src/chain.js'
-import { decrypt, parseLine, writeNonce, writerKey } from '../src/format.js'
+import { decrypt, lineTemplate, parseLine, writeNonce, writerKey } from '../src/format.js'
 import { BatchGcm } from '../src/gcm.js'
 import { deriveKey } from '../src/keys.js'
 import { distIndex, ensureBuilt, TEST_KEY, tempDir } from './support/index.js'
@@ -74,23 +74,26 @@ describe('batch AES-256-GCM', () => {
 
   it('uses the 64-bit sequence number as the nonce beyond 2^32', () => {
     const key = randomBytes(32)
-    const gcm = new BatchGcm(createSecretKey(key))
+    const gcm = new BatchGcm(createSecretKey(key), lineTemplate('AAAAAAAAAAAAAAAA', 'kkkkkkkk'))
     const seq = 2 ** 32 + 7
     const previous = randomBytes(16)
-    const tags = new Int32Array(12)
-    for (let i = 0; i < 4; i++) tags[i] = previous.readInt32BE(4 * i)
-    const texts: string[] = []
-    gcm.encrypt([SAMPLES[9]!, SAMPLES[3]!], seq, true, texts, tags)
+    const link = new Int32Array(4)
+    for (let i = 0; i < 4; i++) link[i] = previous.readInt32BE(4 * i)
+    const lines = gcm.lines([SAMPLES[9]!, SAMPLES[3]!], seq, true, link).toString('latin1').split('\n')
+    expect(lines.at(-1)).toBe('')
     let aad = previous
     for (let i = 0; i < 2; i++) {
+      const raw = parseLine(lines[i]!)!
+      expect(raw.s).toBe(seq + i)
       const cipher = createCipheriv('aes-256-gcm', key, writeNonce(seq + i))
       cipher.setAAD(aad)
-      expect(texts[i]).toBe(Buffer.concat([cipher.update([SAMPLES[9]!, SAMPLES[3]!][i]!, 'utf8'), cipher.final()]).toString('base64url'))
+      expect(raw.c).toBe(Buffer.concat([cipher.update([SAMPLES[9]!, SAMPLES[3]!][i]!, 'utf8'), cipher.final()]).toString('base64url'))
       aad = cipher.getAuthTag()
-      const tag = Buffer.alloc(16)
-      for (let j = 0; j < 4; j++) tag.writeInt32BE(tags[4 * (i + 1) + j]!, 4 * j)
-      expect(tag.equals(aad)).toBe(true)
+      expect(raw.t).toBe(aad.toString('base64url'))
     }
+    const last = Buffer.alloc(16)
+    for (let j = 0; j < 4; j++) last.writeInt32BE(link[j]!, 4 * j)
+    expect(last.equals(aad)).toBe(true)
   })
 
   // Growing a WebAssembly memory detaches its old ArrayBuffer, and the first detach in a process makes
