@@ -2,10 +2,11 @@
 // Delivery never blocks and never throws into the request: hooks run synchronously up to
 // their first await and are not awaited; sinks only enqueue (a sink writes off the request path).
 
+import { blake2s } from '@noble/hashes/blake2.js'
 import { hmac } from '@noble/hashes/hmac.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { toBase64Url } from './base64url.js'
-import { hmacMidstates, shortRef, type HmacMidstates } from './ref-hash.js'
+import { keyedState, REF_KEY_MAX, shortRef } from './ref-hash.js'
 
 export type AuditEventType =
   | 'session.created'
@@ -100,24 +101,21 @@ export function deriveRefKey(secret: string): Uint8Array {
   return hmac(sha256, encoder.encode(secret), encoder.encode('sesame/sessionRef/v1'))
 }
 
-/** HMAC states with the key already absorbed, per key: clone() per hash skips re-keying (~3x cheaper). */
-const keyedStates = new WeakMap<Uint8Array, ReturnType<typeof hmac.create>>()
-const midstates = new WeakMap<Uint8Array, HmacMidstates>()
+/** Keyed BLAKE2s states with the key block already absorbed, per key (ref-hash.ts). */
+const keyedStates = new WeakMap<Uint8Array, Int32Array>()
 
 /**
- * A keyed hash of a session id or a cookie value: the first 128 bits of HMAC-SHA-256, base64url.
- * Session ids take the one-block path of ref-hash.ts; anything else goes through @noble/hashes.
+ * A keyed hash of a session id or a cookie value: keyed BLAKE2s with a 128-bit output (RFC 7693),
+ * base64url (22 characters). The key has 1 to 32 bytes (deriveRefKey gives 32); another length is a
+ * RangeError. Session ids take the one-block path of ref-hash.ts; anything else goes through @noble/hashes.
  */
 export function sessionRef(refKey: Uint8Array, value: string): string {
-  if (refKey.length <= 64) {
-    let keys = midstates.get(refKey)
-    if (!keys) midstates.set(refKey, (keys = hmacMidstates(refKey)))
-    const ref = shortRef(keys, value)
-    if (ref !== undefined) return ref
-  }
   let keyed = keyedStates.get(refKey)
-  if (!keyed) keyedStates.set(refKey, (keyed = hmac.create(sha256, refKey)))
-  return toBase64Url(keyed.clone().update(encoder.encode(value)).digest().subarray(0, 16))
+  if (!keyed) {
+    if (refKey.length < 1 || refKey.length > REF_KEY_MAX) throw new RangeError(`sessionRef: the key must have 1 to ${REF_KEY_MAX} bytes (got ${refKey.length}); deriveRefKey(secret) gives one`)
+    keyedStates.set(refKey, (keyed = keyedState(refKey)))
+  }
+  return shortRef(keyed, value) ?? toBase64Url(blake2s(encoder.encode(value), { key: refKey, dkLen: 16 }))
 }
 
 // `at` of every event. Date#toISOString costs ~8,000 instructions (V8 formats it with snprintf);

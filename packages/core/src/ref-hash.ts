@@ -1,110 +1,136 @@
-// HMAC-SHA-256 of a short ASCII string, truncated to 128 bits: the sessionRef of a session id.
+// Keyed BLAKE2s with a 128-bit output (RFC 7693) of a short ASCII string: the sessionRef of a session id.
 //
-// Hand-written on purpose: with @noble/hashes, a sessionRef cost ~39,000 instructions (an HMAC
-// clone, two hash objects, DataViews over fresh buffers, generic update/padding), about a quarter of
-// what an audit event costs on the request path; this costs ~11,500, almost all of it the two SHA-256
-// compressions. The key's inner and outer blocks are absorbed once (the "midstates"); a value of at
-// most 55 ASCII characters (a session id is 24) then fits one block each for the inner and the outer
-// hash. Anything longer or non-ASCII (a rejected cookie can be anything) goes to noble, and the test
-// suite checks both paths give the same bytes as node:crypto's HMAC.
+// Why BLAKE2s: it has a keyed mode of its own (the key is absorbed as a first block), so with that
+// block absorbed once per key, a value of at most 64 bytes costs ONE compression. HMAC-SHA-256, used
+// before, needs two (inner and outer hash), each heavier: ~9,900 instructions per sessionRef against
+// ~2,500 here. A sessionRef is computed for every audit event on the request path (two per request
+// in a flood of new sessions at capacity: created and evicted), where it was the largest single cost.
+// A keyed BLAKE2s is a PRF (a MAC) under its key, which is all a sessionRef needs: stable for one
+// session, and useless without the key.
+//
+// Hand-written on purpose: @noble/hashes's blake2s allocates a hash object, buffers and views per
+// call. Anything longer than one block or non-ASCII (a rejected cookie can be anything) goes to noble;
+// the tests check that both paths give the same bytes, and this compression against RFC 7693's and
+// the BLAKE2 reference's known answers.
 
-const IV = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
+/** BLAKE2s's IV (the same words as SHA-256's). */
+const IV = Int32Array.from([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19])
 
-/** The block being compressed (words 0-15), then the rest of its message schedule (16-63). */
-const W = new Int32Array(64)
-const state = new Int32Array(8)
-
-/** SHA-256's round constants (FIPS 180-4, 4.2.2). */
-const K = Int32Array.from([
-  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-  0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-  0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+/** The message schedule: the order in which each of the ten rounds reads the block's 16 words. */
+const SIGMA = Uint8Array.from([
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+  14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3,
+  11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4,
+  7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8,
+  9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13,
+  2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9,
+  12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11,
+  13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10,
+  6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5,
+  10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0,
 ])
 
+/** The block being compressed, as 16 little-endian words. */
+const M = new Int32Array(16)
+const out = new Int32Array(8)
+
 /**
- * One SHA-256 compression of the block in W[0..15], starting from `from`, result into `to`.
- * Eight rounds per pass of the loop: after eight rounds the working variables are back in their
- * roles, so inside a pass they change roles instead of moving. Fully unrolled (64 rounds) this ran
- * ~3,500 instructions instead of ~4,000, but its ~25 KB of machine code missed the instruction cache
- * on every call in a busy server (~425 misses per request with two audit events, callgrind), which
- * cost more than it saved; this is ~3 KB. The tests check it against node:crypto's HMAC-SHA-256.
+ * BLAKE2s's compression F of the block in M, from chaining value `from` into `to`; `bytes` is the
+ * count of message bytes so far including this block (below 2^32 here), `last` marks the final block.
+ * The state lives in 16 locals; the ten rounds are a loop over one round's code (the eight G
+ * functions written out), which keeps the machine code small: with audit events on, this runs in a
+ * busy server whose instruction cache holds little of it between two calls.
  */
-function compress(from: Int32Array, to: Int32Array): void {
-  for (let i = 16; i < 64; i++) {
-    const x = W[i - 15]!
-    const y = W[i - 2]!
-    const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3)
-    const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10)
-    W[i] = (W[i - 16]! + s0 + W[i - 7]! + s1) | 0
+function compress(from: Int32Array, to: Int32Array, bytes: number, last: boolean): void {
+  let v0 = from[0]!, v1 = from[1]!, v2 = from[2]!, v3 = from[3]!, v4 = from[4]!, v5 = from[5]!, v6 = from[6]!, v7 = from[7]!
+  let v8 = IV[0]!, v9 = IV[1]!, v10 = IV[2]!, v11 = IV[3]!
+  let v12 = IV[4]! ^ bytes, v13 = IV[5]!, v14 = last ? ~IV[6]! : IV[6]!, v15 = IV[7]!
+  for (let s = 0; s < 160; s += 16) {
+    // G(a, b, c, d, x, y): a += b + x; d = (d ^ a) >>> 16; c += d; b = (b ^ c) >>> 12;
+    //                      a += b + y; d = (d ^ a) >>> 8;  c += d; b = (b ^ c) >>> 7   (rotations)
+    // Columns: (0, 4, 8, 12) (1, 5, 9, 13) (2, 6, 10, 14) (3, 7, 11, 15).
+    v0 = (v0 + v4 + M[SIGMA[s]!]!) | 0; v12 ^= v0; v12 = (v12 >>> 16) | (v12 << 16)
+    v8 = (v8 + v12) | 0; v4 ^= v8; v4 = (v4 >>> 12) | (v4 << 20)
+    v0 = (v0 + v4 + M[SIGMA[s + 1]!]!) | 0; v12 ^= v0; v12 = (v12 >>> 8) | (v12 << 24)
+    v8 = (v8 + v12) | 0; v4 ^= v8; v4 = (v4 >>> 7) | (v4 << 25)
+    v1 = (v1 + v5 + M[SIGMA[s + 2]!]!) | 0; v13 ^= v1; v13 = (v13 >>> 16) | (v13 << 16)
+    v9 = (v9 + v13) | 0; v5 ^= v9; v5 = (v5 >>> 12) | (v5 << 20)
+    v1 = (v1 + v5 + M[SIGMA[s + 3]!]!) | 0; v13 ^= v1; v13 = (v13 >>> 8) | (v13 << 24)
+    v9 = (v9 + v13) | 0; v5 ^= v9; v5 = (v5 >>> 7) | (v5 << 25)
+    v2 = (v2 + v6 + M[SIGMA[s + 4]!]!) | 0; v14 ^= v2; v14 = (v14 >>> 16) | (v14 << 16)
+    v10 = (v10 + v14) | 0; v6 ^= v10; v6 = (v6 >>> 12) | (v6 << 20)
+    v2 = (v2 + v6 + M[SIGMA[s + 5]!]!) | 0; v14 ^= v2; v14 = (v14 >>> 8) | (v14 << 24)
+    v10 = (v10 + v14) | 0; v6 ^= v10; v6 = (v6 >>> 7) | (v6 << 25)
+    v3 = (v3 + v7 + M[SIGMA[s + 6]!]!) | 0; v15 ^= v3; v15 = (v15 >>> 16) | (v15 << 16)
+    v11 = (v11 + v15) | 0; v7 ^= v11; v7 = (v7 >>> 12) | (v7 << 20)
+    v3 = (v3 + v7 + M[SIGMA[s + 7]!]!) | 0; v15 ^= v3; v15 = (v15 >>> 8) | (v15 << 24)
+    v11 = (v11 + v15) | 0; v7 ^= v11; v7 = (v7 >>> 7) | (v7 << 25)
+    // Diagonals: (0, 5, 10, 15) (1, 6, 11, 12) (2, 7, 8, 13) (3, 4, 9, 14).
+    v0 = (v0 + v5 + M[SIGMA[s + 8]!]!) | 0; v15 ^= v0; v15 = (v15 >>> 16) | (v15 << 16)
+    v10 = (v10 + v15) | 0; v5 ^= v10; v5 = (v5 >>> 12) | (v5 << 20)
+    v0 = (v0 + v5 + M[SIGMA[s + 9]!]!) | 0; v15 ^= v0; v15 = (v15 >>> 8) | (v15 << 24)
+    v10 = (v10 + v15) | 0; v5 ^= v10; v5 = (v5 >>> 7) | (v5 << 25)
+    v1 = (v1 + v6 + M[SIGMA[s + 10]!]!) | 0; v12 ^= v1; v12 = (v12 >>> 16) | (v12 << 16)
+    v11 = (v11 + v12) | 0; v6 ^= v11; v6 = (v6 >>> 12) | (v6 << 20)
+    v1 = (v1 + v6 + M[SIGMA[s + 11]!]!) | 0; v12 ^= v1; v12 = (v12 >>> 8) | (v12 << 24)
+    v11 = (v11 + v12) | 0; v6 ^= v11; v6 = (v6 >>> 7) | (v6 << 25)
+    v2 = (v2 + v7 + M[SIGMA[s + 12]!]!) | 0; v13 ^= v2; v13 = (v13 >>> 16) | (v13 << 16)
+    v8 = (v8 + v13) | 0; v7 ^= v8; v7 = (v7 >>> 12) | (v7 << 20)
+    v2 = (v2 + v7 + M[SIGMA[s + 13]!]!) | 0; v13 ^= v2; v13 = (v13 >>> 8) | (v13 << 24)
+    v8 = (v8 + v13) | 0; v7 ^= v8; v7 = (v7 >>> 7) | (v7 << 25)
+    v3 = (v3 + v4 + M[SIGMA[s + 14]!]!) | 0; v14 ^= v3; v14 = (v14 >>> 16) | (v14 << 16)
+    v9 = (v9 + v14) | 0; v4 ^= v9; v4 = (v4 >>> 12) | (v4 << 20)
+    v3 = (v3 + v4 + M[SIGMA[s + 15]!]!) | 0; v14 ^= v3; v14 = (v14 >>> 8) | (v14 << 24)
+    v9 = (v9 + v14) | 0; v4 ^= v9; v4 = (v4 >>> 7) | (v4 << 25)
   }
-  let a = from[0]!, b = from[1]!, c = from[2]!, d = from[3]!, e = from[4]!, f = from[5]!, g = from[6]!, h = from[7]!
-  let t1 = 0
-  for (let i = 0; i < 64; i += 8) {
-    t1 = (h + (((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7))) + ((e & f) ^ (~e & g)) + K[i]! + W[i]!) | 0
-    d = (d + t1) | 0
-    h = (t1 + (((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10))) + ((a & b) ^ (a & c) ^ (b & c))) | 0
-    t1 = (g + (((d >>> 6) | (d << 26)) ^ ((d >>> 11) | (d << 21)) ^ ((d >>> 25) | (d << 7))) + ((d & e) ^ (~d & f)) + K[i + 1]! + W[i + 1]!) | 0
-    c = (c + t1) | 0
-    g = (t1 + (((h >>> 2) | (h << 30)) ^ ((h >>> 13) | (h << 19)) ^ ((h >>> 22) | (h << 10))) + ((h & a) ^ (h & b) ^ (a & b))) | 0
-    t1 = (f + (((c >>> 6) | (c << 26)) ^ ((c >>> 11) | (c << 21)) ^ ((c >>> 25) | (c << 7))) + ((c & d) ^ (~c & e)) + K[i + 2]! + W[i + 2]!) | 0
-    b = (b + t1) | 0
-    f = (t1 + (((g >>> 2) | (g << 30)) ^ ((g >>> 13) | (g << 19)) ^ ((g >>> 22) | (g << 10))) + ((g & h) ^ (g & a) ^ (h & a))) | 0
-    t1 = (e + (((b >>> 6) | (b << 26)) ^ ((b >>> 11) | (b << 21)) ^ ((b >>> 25) | (b << 7))) + ((b & c) ^ (~b & d)) + K[i + 3]! + W[i + 3]!) | 0
-    a = (a + t1) | 0
-    e = (t1 + (((f >>> 2) | (f << 30)) ^ ((f >>> 13) | (f << 19)) ^ ((f >>> 22) | (f << 10))) + ((f & g) ^ (f & h) ^ (g & h))) | 0
-    t1 = (d + (((a >>> 6) | (a << 26)) ^ ((a >>> 11) | (a << 21)) ^ ((a >>> 25) | (a << 7))) + ((a & b) ^ (~a & c)) + K[i + 4]! + W[i + 4]!) | 0
-    h = (h + t1) | 0
-    d = (t1 + (((e >>> 2) | (e << 30)) ^ ((e >>> 13) | (e << 19)) ^ ((e >>> 22) | (e << 10))) + ((e & f) ^ (e & g) ^ (f & g))) | 0
-    t1 = (c + (((h >>> 6) | (h << 26)) ^ ((h >>> 11) | (h << 21)) ^ ((h >>> 25) | (h << 7))) + ((h & a) ^ (~h & b)) + K[i + 5]! + W[i + 5]!) | 0
-    g = (g + t1) | 0
-    c = (t1 + (((d >>> 2) | (d << 30)) ^ ((d >>> 13) | (d << 19)) ^ ((d >>> 22) | (d << 10))) + ((d & e) ^ (d & f) ^ (e & f))) | 0
-    t1 = (b + (((g >>> 6) | (g << 26)) ^ ((g >>> 11) | (g << 21)) ^ ((g >>> 25) | (g << 7))) + ((g & h) ^ (~g & a)) + K[i + 6]! + W[i + 6]!) | 0
-    f = (f + t1) | 0
-    b = (t1 + (((c >>> 2) | (c << 30)) ^ ((c >>> 13) | (c << 19)) ^ ((c >>> 22) | (c << 10))) + ((c & d) ^ (c & e) ^ (d & e))) | 0
-    t1 = (a + (((f >>> 6) | (f << 26)) ^ ((f >>> 11) | (f << 21)) ^ ((f >>> 25) | (f << 7))) + ((f & g) ^ (~f & h)) + K[i + 7]! + W[i + 7]!) | 0
-    e = (e + t1) | 0
-    a = (t1 + (((b >>> 2) | (b << 30)) ^ ((b >>> 13) | (b << 19)) ^ ((b >>> 22) | (b << 10))) + ((b & c) ^ (b & d) ^ (c & d))) | 0
-  }
-  to[0] = (from[0]! + a) | 0
-  to[1] = (from[1]! + b) | 0
-  to[2] = (from[2]! + c) | 0
-  to[3] = (from[3]! + d) | 0
-  to[4] = (from[4]! + e) | 0
-  to[5] = (from[5]! + f) | 0
-  to[6] = (from[6]! + g) | 0
-  to[7] = (from[7]! + h) | 0
+  to[0] = from[0]! ^ v0 ^ v8
+  to[1] = from[1]! ^ v1 ^ v9
+  to[2] = from[2]! ^ v2 ^ v10
+  to[3] = from[3]! ^ v3 ^ v11
+  to[4] = from[4]! ^ v4 ^ v12
+  to[5] = from[5]! ^ v5 ^ v13
+  to[6] = from[6]! ^ v6 ^ v14
+  to[7] = from[7]! ^ v7 ^ v15
 }
 
-/** The SHA-256 states after absorbing the key's inner (0x36) and outer (0x5c) padded blocks. */
-export interface HmacMidstates {
-  readonly inner: Int32Array
-  readonly outer: Int32Array
+/** Longest key of keyed BLAKE2s, in bytes. */
+export const REF_KEY_MAX = 32
+
+/**
+ * The chaining value of keyed BLAKE2s after the key's block (the key, zero-padded to 64 bytes),
+ * for an output of `outLength` bytes. Valid for messages of at least one byte: with an empty message
+ * the key block is the last block, compressed differently.
+ */
+export function keyedState(key: Uint8Array, outLength = 16): Int32Array {
+  if (key.length < 1 || key.length > REF_KEY_MAX) throw new RangeError(`a BLAKE2s key has 1 to ${REF_KEY_MAX} bytes (got ${key.length})`)
+  const h = Int32Array.from(IV)
+  // The parameter block: digest length, key length, fanout 1, depth 1.
+  h[0]! ^= 0x01010000 ^ (key.length << 8) ^ outLength
+  M.fill(0)
+  for (let i = 0; i < key.length; i++) M[i >> 2]! |= key[i]! << (8 * (i & 3))
+  compress(h, h, 64, false)
+  return h
 }
 
-/** Midstates of an HMAC-SHA-256 key of at most 64 bytes (the sessionRef key is 32). */
-export function hmacMidstates(key: Uint8Array): HmacMidstates {
-  if (key.length > 64) throw new RangeError('hmacMidstates: key longer than one block')
-  const iv = Int32Array.from(IV)
-  const inner = new Int32Array(8)
-  const outer = new Int32Array(8)
-  for (const [into, pad] of [[inner, 0x36], [outer, 0x5c]] as const) {
-    for (let i = 0; i < 16; i++) {
-      let word = 0
-      for (let j = 0; j < 4; j++) word = (word << 8) | ((key[4 * i + j] ?? 0) ^ pad)
-      W[i] = word
-    }
-    compress(iv, into)
+/** Longest value taken by oneBlock: the key block, then the value alone in the final block. */
+export const SHORT_REF_MAX = 64
+
+/**
+ * Keyed BLAKE2s of an ASCII `value` of 1 to SHORT_REF_MAX characters, from `keyed` (keyedState):
+ * the 8 output words (little-endian), or undefined when `value` is empty, too long or not ASCII.
+ */
+export function oneBlock(keyed: Int32Array, value: string): Int32Array | undefined {
+  const n = value.length
+  if (n === 0 || n > SHORT_REF_MAX) return undefined
+  M.fill(0)
+  for (let i = 0; i < n; i++) {
+    const code = value.charCodeAt(i)
+    if (code > 0x7f) return undefined
+    M[i >> 2]! |= code << (8 * (i & 3))
   }
-  return { inner, outer }
+  compress(keyed, out, 64 + n, true)
+  return out
 }
-
-/** Longest value taken by shortRef: one block holds the value, the 0x80 byte and the 64-bit length. */
-export const SHORT_REF_MAX = 55
 
 /** base64url's alphabet as character codes. */
 const ALPHABET = Uint8Array.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_', (char) => char.charCodeAt(0))
@@ -123,33 +149,22 @@ function b3(group: number): number {
   return ALPHABET[group & 63]!
 }
 
+/** A little-endian word's bytes as a big-endian word (the order base64url reads them in). */
+function swap(word: number): number {
+  return ((word & 0xff) << 24) | ((word & 0xff00) << 8) | ((word >>> 8) & 0xff00) | (word >>> 24)
+}
+
 /**
- * The first 128 bits of HMAC-SHA-256(key, value), base64url (22 characters); undefined when `value`
- * is longer than SHORT_REF_MAX or not ASCII (the caller hashes those the general way).
+ * The sessionRef of `value` under the 128-bit-output key state `keyed`: keyed BLAKE2s-128, base64url
+ * (22 characters); undefined when oneBlock does not take `value` (the caller hashes it with noble).
  */
-export function shortRef(keys: HmacMidstates, value: string): string | undefined {
-  const n = value.length
-  if (n > SHORT_REF_MAX) return undefined
-  for (let i = 0; i < 16; i++) W[i] = 0
-  for (let i = 0; i < n; i++) {
-    const code = value.charCodeAt(i)
-    if (code > 0x7f) return undefined
-    W[i >> 2]! |= code << (24 - 8 * (i & 3))
-  }
-  W[n >> 2]! |= 0x80 << (24 - 8 * (n & 3))
-  // Bit length of the inner message: the key block (64 bytes), then the value.
-  W[15] = (64 + n) * 8
-  compress(keys.inner, state)
-  // Outer message: the key block, then the 32-byte inner digest.
-  for (let i = 0; i < 8; i++) W[i] = state[i]!
-  W[8] = 0x80000000
-  for (let i = 9; i < 15; i++) W[i] = 0
-  W[15] = (64 + 32) * 8
-  compress(keys.outer, state)
+export function shortRef(keyed: Int32Array, value: string): string | undefined {
+  const h = oneBlock(keyed, value)
+  if (h === undefined) return undefined
   // 128 bits as 24-bit groups: 5 full groups of 4 characters, then 8 bits as 2 characters. One
   // String.fromCharCode makes a flat string; 22 concatenations made a tree of 22 strings that
   // JSON and the sink then had to flatten (~1,750 instructions more per sessionRef).
-  const w0 = state[0]!, w1 = state[1]!, w2 = state[2]!, w3 = state[3]!
+  const w0 = swap(h[0]!), w1 = swap(h[1]!), w2 = swap(h[2]!), w3 = swap(h[3]!)
   const g0 = w0 >>> 8, g1 = ((w0 & 0xff) << 16) | (w1 >>> 16), g2 = ((w1 & 0xffff) << 8) | (w2 >>> 24), g3 = w2 & 0xffffff, g4 = w3 >>> 8
   const last = w3 & 0xff
   return String.fromCharCode(
