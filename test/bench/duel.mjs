@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Two rows, both servers running at once, measured in alternating short windows: the A/B for a ratio
-// target on a machine whose speed drifts by tens of percent within a minute (see README, "duel").
+// target on a machine whose speed drifts by tens of percent within a minute (README, "Other tools here").
 //
 //   node test/bench/duel.mjs <row A> <row B> [--case new|cookie] [--pairs 20] [--seconds 1] [--warmup 4] [--connections 10]
 //   e.g. node test/bench/duel.mjs express-sesame express-sesame-audit --case new
