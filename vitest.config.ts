@@ -9,6 +9,8 @@ export default defineConfig({
     alias: [
       { find: /^@sesame\/core$/, replacement: src('core') },
       { find: /^@sesame\/core\/node-http$/, replacement: fileURLToPath(new URL('./packages/core/src/node-http.ts', import.meta.url)) },
+      // core's "#crypto" import: the node:crypto branch under Node (package.json conditions pick it for dist/).
+      { find: /^#crypto$/, replacement: fileURLToPath(new URL('./packages/core/src/crypto/node.ts', import.meta.url)) },
       { find: /^@sesame\/express$/, replacement: src('express') },
       { find: /^@sesame\/koa$/, replacement: src('koa') },
       { find: /^@sesame\/next$/, replacement: src('next') },

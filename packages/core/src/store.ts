@@ -1,6 +1,8 @@
 // The store contract. Concurrency safety lives here: a commit carries the change
 // (keys set, keys removed, new deadlines, the bound user), never a full copy, and
 // applies only if the session still exists; create applies only if the id is new.
+// Ids a store sees are never raw session ids: the engine keys every store by a one-way hash of the
+// id (so a leaked store, replica or backup holds nothing a cookie could name).
 // See the package README ("Writing a store") for the rules a store must keep.
 
 /** Milliseconds since the epoch. */
@@ -64,6 +66,21 @@ export interface SessionStore {
   update(id: string, update: SessionUpdate): boolean | Promise<boolean>
   /** Move the activity time and deadline. Returns false, and changes nothing, when the session does not exist. */
   touch(id: string, lastActiveAt: EpochMs, expiresAt: EpochMs): boolean | Promise<boolean>
+  /**
+   * Give a session a new id (regenerate, login) in one step: afterwards `record` is stored under
+   * `newId` (its user index entry too) and `oldId` is gone. Returns false, and changes nothing, when
+   * `oldId` does not exist (destroyed, revoked, expired) or `newId` already does.
+   * It may arrive late: when the engine stops waiting for it (a timeout, HTTP 503) the client keeps its
+   * old cookie, and the engine calls undoRename, which must then win.
+   */
+  rename(oldId: string, newId: string, record: SessionRecord): boolean | Promise<boolean>
+  /**
+   * Take back a rename whose answer never came: afterwards `oldId` is live exactly as it was before
+   * the rename (if the rename applied, or applies later) and `newId` is gone; a no-op when the rename
+   * never applied. It must take effect after the rename it undoes even when that one is still in flight
+   * (Redis: commands on one connection run in order). Returns whether `oldId` is live afterwards.
+   */
+  undoRename(oldId: string, newId: string): boolean | Promise<boolean>
   /** Remove a session. Returns whether it existed. */
   destroy(id: string): boolean | Promise<boolean>
   /** Every live session bound to this user, found through an index (never a scan of all sessions). */
