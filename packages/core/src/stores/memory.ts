@@ -203,6 +203,25 @@ export class MemoryStore implements SessionStore {
     return true
   }
 
+  rename(oldId: string, newId: string, record: SessionRecord): boolean {
+    // Synchronous, so it is one step: nothing else runs between the checks and the move.
+    if (this.get(oldId) === undefined || this.#tierOf(newId) !== undefined) return false
+    this.#remove(oldId)
+    return this.create(newId, record)
+  }
+
+  undoRename(oldId: string, newId: string): boolean {
+    // A rename here never arrives late (it is synchronous); this only mirrors the contract.
+    if (this.get(oldId) !== undefined) {
+      this.#remove(newId)
+      return true
+    }
+    const moved = this.get(newId)
+    if (moved === undefined) return false
+    this.#remove(newId)
+    return this.create(oldId, moved)
+  }
+
   destroy(id: string): boolean {
     return this.#remove(id)
   }
