@@ -1,6 +1,7 @@
 // The engine driven directly, as an adapter does: load(request) -> session -> commit().
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createEngine, memoryStore, SessionReadOnly, type AuditEvent, type Engine, type MemoryStore } from '@sesame/core'
+import { FaultyStore } from '../../../test/support/faulty-store.js'
 
 const secret = 'engine-test-secret-0123456789-abcdefgh'
 const request = (cookie?: string, extra: object = {}) => ({ cookie, encrypted: false, remoteAddress: '198.51.100.7', userAgent: 'test-agent', method: 'GET', path: '/', ...extra })
@@ -193,5 +194,53 @@ describe('engine', () => {
     const next = await engine.load(request(valueOf(setCookie)))
     expect({ ...next.session }).toEqual({ flash: 'You have been logged out' })
     expect(next.userId).toBeUndefined()
+  })
+
+  it('sessions of concurrent requests expiring together are each reported as expired, none as a forgery', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    events = []
+    store = memoryStore()
+    // An asynchronous store around the real one: every load waits for its get, so the store's expiry
+    // reports of all requests arrive before any of them looks at its miss.
+    engine = createEngine({ secret, store: new FaultyStore(store), idleTimeout: '10m', audit: { hooks: [(event) => void events.push(event)] } })
+    const cookies = [await newSession(), await newSession(), await newSession()]
+    vi.setSystemTime(Date.now() + 11 * 60_000)
+    events.length = 0
+    const states = await Promise.all(cookies.map((cookie) => engine.load(request(cookie))))
+    expect(states.map((state) => state.isNew)).toEqual([true, true, true])
+    expect(events.filter((event) => event.type === 'session.rejected')).toEqual([])
+    const expired = events.filter((event) => event.type === 'session.expired')
+    expect(expired.map((event) => event.reason)).toEqual(['idle', 'idle', 'idle'])
+    expect(new Set(expired.map((event) => event.sessionRef)).size).toBe(3)
+    // Each cookie is cleared; a replay afterwards is a cookie naming no session.
+    for (const state of states) expect(await engine.commit(state)).toMatch(/Max-Age=0/)
+    events.length = 0
+    await engine.load(request(cookies[0]))
+    expect(events.map((event) => [event.type, event.reason])).toEqual([['session.rejected', 'unknown_session']])
+  })
+
+  it('store events and request events of one session share its sessionRef (both name it by its store key)', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    make({ idleTimeout: '10m' })
+    const cookie = await newSession('ada')
+    const login = events.find((event) => event.type === 'session.login')!
+    vi.setSystemTime(Date.now() + 11 * 60_000)
+    store.purgeExpired()
+    const expired = events.find((event) => event.type === 'session.expired')!
+    expect(expired).toMatchObject({ reason: 'idle', userId: 'ada', sessionRef: login.sessionRef })
+    const later = await engine.load(request(cookie))
+    expect(later.isNew).toBe(true)
+    expect(events.filter((event) => event.type === 'session.rejected')).toEqual([])
+  })
+
+  it("sameSite 'none' always sends Secure, also with secure 'auto' on a plain-HTTP request", async () => {
+    make({ cookie: { sameSite: 'none' } })
+    const state = await engine.load(request())
+    state.session.n = 1
+    const setCookie = await engine.commit(state)
+    expect(setCookie).toMatch(/; Secure/)
+    expect(setCookie).toMatch(/; SameSite=None/)
+    await state.session.logout()
+    expect(await engine.commit(state)).toMatch(/Max-Age=0.*; Secure.*; SameSite=None/)
   })
 })
