@@ -243,4 +243,33 @@ describe('engine', () => {
     await state.session.logout()
     expect(await engine.commit(state)).toMatch(/Max-Age=0.*; Secure.*; SameSite=None/)
   })
+
+  it('a session destroyed by a concurrent request is never brought back by regenerate() or login()', async () => {
+    make()
+    for (const action of ['regenerate', 'login'] as const) {
+      const cookie = await newSession()
+      const slow = await engine.load(request(cookie))
+      const other = await engine.load(request(cookie))
+      await other.session.logout()
+      await engine.commit(other)
+      slow.session.cart = ['from the destroyed session']
+      if (action === 'login') await slow.session.login('ada')
+      else await slow.session.regenerate()
+      const setCookie = await engine.commit(slow)
+      if (action === 'regenerate') {
+        // Nothing is stored and the old cookie is cleared.
+        expect(setCookie, action).toMatch(/Max-Age=0/)
+        expect(store.size, action).toBe(0)
+      } else {
+        // The login still starts the user's new session, without the destroyed session's data.
+        const next = await engine.load(request(valueOf(setCookie)))
+        expect(next.isNew, action).toBe(false)
+        expect(next.userId, action).toBe('ada')
+        expect({ ...next.session }, action).toEqual({})
+        await next.session.logout()
+        await engine.commit(next)
+      }
+      expect((await engine.load(request(cookie))).isNew, action).toBe(true)
+    }
+  })
 })
