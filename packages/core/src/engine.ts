@@ -14,7 +14,7 @@
 //           update/touch finds no record .......... destroyed meanwhile: clear the cookie, never resurrect
 //           destroyed in this request ............. clearing Set-Cookie (or a new session if rewritten)
 
-import { Audit, deriveRefKey, type AuditEventType, type ClientInfo } from './audit.js'
+import { Audit, type AuditEventType, type ClientInfo } from './audit.js'
 import { clientInfo, isSecure, type RequestInfo } from './client.js'
 import { readCookie, serializeClearCookie, serializeCookie } from './cookie.js'
 import { SesameError, SessionConfigError, SessionDataInvalid, SessionReadOnly, SessionRejectLimit, SessionStoreUnavailable, SessionTooLarge } from './errors.js'
@@ -60,7 +60,7 @@ export class Engine implements SessionHost {
     this.options = resolveOptions(options)
     this.#ownsStore = this.options.store === undefined
     this.store = this.options.store ?? memoryStore()
-    this.audit = new Audit(deriveRefKey(this.options.secrets.sealSecret), this.options.audit, this.options.coalesceRejectedMs)
+    this.audit = new Audit(this.options.secrets.refSecret, this.options.audit, this.options.coalesceRejectedMs)
     this.audit.closeTimeoutMs = this.options.auditCloseTimeoutMs
     this.#sealer = new Sealer(this.options.secrets)
     this.#limiter = new RejectLimiter(this.options.rejectLimit)
@@ -254,7 +254,7 @@ export class Engine implements SessionHost {
     if (state.persisted) {
       if (!state.cookieNeedsSet) return undefined
       state.cookieNeedsSet = false
-      const sealed = this.#sealer.seal({ sid: state.sid!, createdAt: state.createdAt })
+      const sealed = (yield this.#sealer.seal({ sid: state.sid!, createdAt: state.createdAt })) as string
       return serializeCookie(this.options.cookie, sealed, this.#secureCookie(state))
     }
     if (state.clearCookie) {
@@ -518,10 +518,11 @@ export class Engine implements SessionHost {
   async listUserSessions(userId: string, options: { current?: string } = {}): Promise<UserSessionInfo[]> {
     const sessions = await this.#storeCall('listByUser', '', undefined, () => this.store.listByUser(userId))
     const now = Date.now()
-    return sessions
-      .filter(({ record }) => !expiryReason(record, now))
-      .map(({ id, record }) => ({
-        ref: this.audit.ref(id),
+    const live = sessions.filter(({ record }) => !expiryReason(record, now))
+    const refs = await Promise.all(live.map(({ id }) => this.audit.ref(id)))
+    return live
+      .map(({ id, record }, index) => ({
+        ref: refs[index]!,
         createdAt: record.createdAt,
         lastActiveAt: record.lastActiveAt,
         expiresAt: record.expiresAt,
@@ -535,7 +536,8 @@ export class Engine implements SessionHost {
   /** End one of a user's sessions, named by its `ref` from listUserSessions. Returns whether it existed. */
   async revokeSession(userId: string, ref: string): Promise<boolean> {
     const sessions = await this.#storeCall('listByUser', '', undefined, () => this.store.listByUser(userId))
-    const match = sessions.find(({ id }) => this.audit.ref(id) === ref)
+    const refs = await Promise.all(sessions.map(({ id }) => this.audit.ref(id)))
+    const match = sessions.find((_, index) => refs[index] === ref)
     if (!match) return false
     const removed = await this.#storeCall('destroy', match.id, undefined, () => this.store.destroy(match.id))
     if (removed) this.audit.emit('session.revoked', match.id, undefined, { userId })
