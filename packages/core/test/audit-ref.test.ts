@@ -142,6 +142,18 @@ describe('sessionRef across a secret rotation (engine load/commit)', () => {
     expect(await b.audit.ref('x')).not.toBe(await a.audit.ref('x'))
     for (const engine of [a, b, c]) await engine.close()
   })
+
+  it('a short audit.refSecret is refused at start-up, without echoing it', () => {
+    let error: unknown
+    try {
+      createEngine({ secret: oldSecret, audit: { refSecret: 'too-short-ref-secret' } })
+    } catch (caught) {
+      error = caught
+    }
+    expect(error).toMatchObject({ code: 'SESSION_CONFIG_INVALID' })
+    expect((error as Error).message).toMatch(/`audit\.refSecret` is 20 characters; it must be at least 32/)
+    expect((error as Error).message).not.toContain('too-short-ref-secret')
+  })
 })
 
 describe('event time', () => {
