@@ -1,18 +1,23 @@
 // Shared by the security suites: start an app on a harness with a recording audit hook and a
 // call-counting (real) store, seal arbitrary payloads the way an attacker with a secret would, and
 // watch for unhandled rejections.
+import { createHmac } from 'node:crypto'
 import { Agent } from 'node:http'
 import { afterAll, beforeAll } from 'vitest'
 import request, { type Response } from 'supertest'
 import { seal as ironSeal, defaults as ironDefaults } from 'iron-webcrypto'
-import { memoryStore, resolveSecrets, type AuditEvent, type MemoryStore, type SessionOptions } from '@sesame/core'
+import { memoryStore, type AuditEvent, type MemoryStore, type SessionOptions } from '@sesame/core'
 import type { Harness, RunningApp } from '../conformance/harness.js'
 import { FaultyStore } from '../support/faulty-store.js'
 
 export const SECRET = 'security-suite-secret-0123456789-abcdef'
 export const OTHER_SECRET = 'another-apps-secret-0123456789-abcdefgh'
+/** A key sesame derives from a secret (packages/core/src/secret-keys.ts), computed here independently. */
+function derived(secret: string, purpose: string): Uint8Array {
+  return new Uint8Array(createHmac('sha256', secret).update(`sesame/${purpose}/v1`).digest())
+}
 /** The iron password id sesame derives for SECRET (what a cookie sealed by this app carries). */
-export const SECRET_ID = resolveSecrets(SECRET).sealId
+export const SECRET_ID = 'k' + Buffer.from(derived(SECRET, 'key-id').subarray(0, 6)).toString('hex')
 
 export interface App extends RunningApp {
   store: MemoryStore
@@ -58,9 +63,9 @@ export class Apps {
   }
 }
 
-/** Seal any payload with iron, as someone holding `secret` (or guessing it) would. */
+/** Seal any payload with iron, as someone holding `secret` (or guessing it) would: under the keys sesame derives from it. */
 export function sealWith(payload: unknown, secret: string, id: string = SECRET_ID): Promise<string> {
-  return ironSeal(payload, { id, secret }, ironDefaults)
+  return ironSeal(payload, { id, encryption: derived(secret, 'seal/encryption'), integrity: derived(secret, 'seal/integrity') }, ironDefaults)
 }
 
 /** Reused connections: floods of thousands of requests are not slowed by a TCP handshake each. */

@@ -1,12 +1,12 @@
 // Audit events: their shape, the keyed `sessionRef`, and delivery to hooks and sinks.
 // Delivery never blocks and never throws into the request: hooks run synchronously up to
 // their first await and are not awaited; sinks only enqueue (a sink writes off the request path).
+// On Node a sessionRef is computed synchronously (node:crypto) and an event is delivered within
+// emit(); on Web Crypto it arrives with a promise, and events wait for their refs in emit order.
 
-import { blake2s } from '@noble/hashes/blake2.js'
-import { hmac } from '@noble/hashes/hmac.js'
-import { sha256 } from '@noble/hashes/sha2.js'
-import { toBase64Url } from './base64url.js'
-import { keyedState, REF_KEY_MAX, shortRef } from './ref-hash.js'
+import { hmacSha256Base64Url } from '#crypto'
+import { clipCopy } from './clip.js'
+import { deriveKey, type MaybePromise } from './secret-keys.js'
 
 export type AuditEventType =
   | 'session.created'
@@ -78,6 +78,13 @@ export interface AuditOptions {
   coalesceRejected?: number | string
   /** How long flush() and close() wait for sinks before reporting them through onError and going on. Default '5s'. */
   closeTimeout?: number | string
+  /**
+   * The secret (at least 32 characters) the `sessionRef` key derives from. Default: the oldest listed
+   * `secret` (the last of an array, the lowest id of an object), which a rotation that adds a new
+   * sealing secret keeps; refs change only when that oldest secret itself is dropped. Set it to keep
+   * refs stable across every rotation.
+   */
+  refSecret?: string
 }
 
 /** Request facts an event may carry. Resolved by core from what the adapter read. */
@@ -88,34 +95,32 @@ export interface ClientInfo {
   path?: string | undefined
 }
 
-const MAX_FIELD = 512
-const encoder = new TextEncoder()
+/** Longest kept client-supplied text field (user agent, path, ...), in characters. */
+export const MAX_FIELD = 512
+/** Longest kept client address: an IPv6 address as text has at most 45 characters. */
+export const MAX_IP = 64
+/** Characters of the base64url HMAC kept as a sessionRef: 132 bits. */
+const REF_LENGTH = 22
+/** Most client windows of coalesced `session.rejected` events held at once. */
+const MAX_REJECTED_WINDOWS = 10_000
 
-function clip(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined
-  return value.length > MAX_FIELD ? value.slice(0, MAX_FIELD) : value
+function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
+  // Not `instanceof Promise`: Web Crypto's promises may come from another realm (a vm context).
+  return typeof (value as { then?: unknown }).then === 'function'
 }
 
-/** Derive the key for sessionRef from a secret, under its own label so it is never the sealing key. */
-export function deriveRefKey(secret: string): Uint8Array {
-  return hmac(sha256, encoder.encode(secret), encoder.encode('sesame/sessionRef/v1'))
+/** Derive the key for sessionRef from a secret, under its own label so it is never a sealing key. */
+export function deriveRefKey(secret: string): MaybePromise<Uint8Array> {
+  return deriveKey(secret, 'sessionRef')
 }
-
-/** Keyed BLAKE2s states with the key block already absorbed, per key (ref-hash.ts). */
-const keyedStates = new WeakMap<Uint8Array, Int32Array>()
 
 /**
- * A keyed hash of a session id or a cookie value: keyed BLAKE2s with a 128-bit output (RFC 7693),
- * base64url (22 characters). The key has 1 to 32 bytes (deriveRefKey gives 32); another length is a
- * RangeError. Session ids take the one-block path of ref-hash.ts; anything else goes through @noble/hashes.
+ * A keyed hash of a session's store key (or of a rejected cookie): HMAC-SHA-256 under `refKey`,
+ * base64url, its first 22 characters (132 bits). Synchronous on Node, a promise on Web Crypto.
  */
-export function sessionRef(refKey: Uint8Array, value: string): string {
-  let keyed = keyedStates.get(refKey)
-  if (!keyed) {
-    if (refKey.length < 1 || refKey.length > REF_KEY_MAX) throw new RangeError(`sessionRef: the key must have 1 to ${REF_KEY_MAX} bytes (got ${refKey.length}); deriveRefKey(secret) gives one`)
-    keyedStates.set(refKey, (keyed = keyedState(refKey)))
-  }
-  return shortRef(keyed, value) ?? toBase64Url(blake2s(encoder.encode(value), { key: refKey, dkLen: 16 }))
+export function sessionRef(refKey: Uint8Array, value: string): MaybePromise<string> {
+  const mac = hmacSha256Base64Url(refKey, value)
+  return isPromise(mac) ? mac.then((text) => text.slice(0, REF_LENGTH)) : mac.slice(0, REF_LENGTH)
 }
 
 // `at` of every event. Date#toISOString costs ~8,000 instructions (V8 formats it with snprintf);
@@ -149,23 +154,35 @@ export class Audit {
   readonly #hooks: AuditHook[]
   readonly #sinks: LogSink[]
   readonly #onError: (error: unknown, where: string) => void
-  readonly #refKey: Uint8Array
+  #refKey: MaybePromise<Uint8Array>
   readonly #coalesceMs: number
   readonly #rejectedWindows = new Map<string, { until: number; suppressed: number; last: AuditEvent }>()
+  /** Events waiting for their sessionRef (Web Crypto), in emit order; undefined when none waits. */
+  #waiting: Promise<void> | undefined
 
   closeTimeoutMs = 5_000
 
-  constructor(refKey: Uint8Array, options: AuditOptions | undefined, coalesceMs: number) {
+  /** `refSecret`: what the sessionRef key derives from (ResolvedSecrets.refSecret). */
+  constructor(refSecret: string, options: AuditOptions | undefined, coalesceMs: number) {
     this.#hooks = options?.hooks ? [...options.hooks] : []
     this.#sinks = options?.sinks ? [...options.sinks] : []
     this.#onError = options?.onError ?? defaultOnError
-    this.#refKey = refKey
     this.#coalesceMs = coalesceMs
     this.enabled = this.#hooks.length > 0 || this.#sinks.length > 0
+    const refKey = deriveRefKey(refSecret)
+    this.#refKey = refKey
+    if (isPromise(refKey)) {
+      refKey.then(
+        (key) => (this.#refKey = key),
+        () => {},
+      )
+    }
   }
 
-  ref(value: string): string {
-    return sessionRef(this.#refKey, value)
+  /** The sessionRef of `subject` (whatever string the engine names a session by). */
+  ref(subject: string): MaybePromise<string> {
+    const key = this.#refKey
+    return isPromise(key) ? key.then((resolved) => sessionRef(resolved, subject)) : sessionRef(key, subject)
   }
 
   /**
@@ -179,12 +196,14 @@ export class Audit {
     extra?: Partial<Omit<AuditEvent, 'type' | 'at' | 'sessionRef'>>,
   ): void {
     if (!this.enabled) return
-    const event: AuditEvent = { type, at: isoTime(), sessionRef: this.ref(subject) }
+    const event: AuditEvent = { type, at: isoTime(), sessionRef: '' }
+    // Copies, never slices of the request's strings: a kept event (a coalescing window's last one)
+    // must not keep a 15 KB header alive (clip.ts).
     if (client) {
-      if (client.ip) event.ip = clip(client.ip)!
-      if (client.userAgent) event.userAgent = clip(client.userAgent)!
-      if (client.method) event.method = clip(client.method)!
-      if (client.path) event.path = clip(client.path)!
+      if (client.ip) event.ip = clipCopy(client.ip, MAX_IP)
+      if (client.userAgent) event.userAgent = clipCopy(client.userAgent, MAX_FIELD)
+      if (client.method) event.method = clipCopy(client.method, MAX_FIELD)
+      if (client.path) event.path = clipCopy(client.path, MAX_FIELD)
     }
     if (extra) {
       // for..in, not Object.entries: no array of pairs per event (~2,300 instructions). `extra` is an
@@ -192,16 +211,50 @@ export class Audit {
       const fields = event as unknown as Record<string, unknown>
       for (const key in extra) {
         const value = (extra as Record<string, unknown>)[key]
-        if (value !== undefined) fields[key] = typeof value === 'string' ? clip(value) : value
+        if (value !== undefined) fields[key] = typeof value === 'string' ? clipCopy(value, MAX_FIELD) : value
       }
     }
-    if (type === 'session.rejected' && this.#coalesceMs > 0 && this.#coalesce(event)) return
+    const ref = this.ref(subject)
+    if (!isPromise(ref) && this.#waiting === undefined) {
+      event.sessionRef = ref
+      this.#route(event)
+      return
+    }
+    this.#afterRef(event, ref)
+  }
+
+  /** Deliver `event` once its ref is known and every event emitted before it has gone out. */
+  #afterRef(event: AuditEvent, ref: MaybePromise<string>): void {
+    // Settle the ref now, so a failure is never an unhandled rejection while earlier events wait.
+    const settled = Promise.resolve(ref).then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    )
+    const before = this.#waiting
+    const done = (async () => {
+      await before
+      const outcome = await settled
+      if ('error' in outcome) this.#onError(outcome.error, 'sessionRef')
+      else {
+        event.sessionRef = outcome.value
+        this.#route(event)
+      }
+    })()
+    this.#waiting = done
+    void done.then(() => {
+      if (this.#waiting === done) this.#waiting = undefined
+    })
+  }
+
+  #route(event: AuditEvent): void {
+    if (event.type === 'session.rejected' && this.#coalesceMs > 0 && this.#coalesce(event)) return
     this.deliver(event)
   }
 
   /** Returns true when the event was folded into an open window for its client. */
   #coalesce(event: AuditEvent): boolean {
     // One window per client and reason, so a flood of one kind never hides a different attack.
+    // event.ip is already a clipped copy: the key holds at most MAX_IP characters of the address.
     const key = (event.ip ?? '') + ' ' + (event.reason ?? '')
     const now = Date.now()
     const window = this.#rejectedWindows.get(key)
@@ -214,7 +267,7 @@ export class Audit {
       // The previous window closed with events folded into it: report them before this one.
       this.deliver({ ...window.last, count: window.suppressed })
     }
-    if (this.#rejectedWindows.size >= 10_000) this.#rejectedWindows.clear()
+    if (this.#rejectedWindows.size >= MAX_REJECTED_WINDOWS) this.#rejectedWindows.clear()
     this.#rejectedWindows.set(key, { until: now + this.#coalesceMs, suppressed: 0, last: event })
     return false
   }
@@ -241,6 +294,8 @@ export class Audit {
 
   /** Report folded rejections that are still pending, then flush every sink. */
   async flush(): Promise<void> {
+    // Events still waiting for their sessionRef go out first (more may be emitted meanwhile).
+    while (this.#waiting) await this.#waiting
     for (const window of this.#rejectedWindows.values()) {
       if (window.suppressed > 0) this.deliver({ ...window.last, count: window.suppressed })
       window.suppressed = 0

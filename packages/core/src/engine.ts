@@ -26,7 +26,7 @@
 // Every store call is keyed by a hash of the session id, never the id (store-key.ts), and goes
 // through storeCall (a failure is SessionStoreUnavailable, 503, plus a store.error event).
 
-import { Audit, deriveRefKey } from './audit.js'
+import { Audit } from './audit.js'
 import type { RequestInfo } from './client.js'
 import { commit, persist } from './commit.js'
 import { destroy } from './destroy.js'
@@ -62,7 +62,7 @@ export class Engine implements SessionHost {
     this.options = resolveOptions(options)
     this.#ownsStore = this.options.store === undefined
     this.store = this.options.store ?? memoryStore()
-    this.audit = new Audit(deriveRefKey(this.options.secrets.sealSecret), this.options.audit, this.options.coalesceRejectedMs)
+    this.audit = new Audit(this.options.secrets.refSecret, this.options.audit, this.options.coalesceRejectedMs)
     this.audit.closeTimeoutMs = this.options.auditCloseTimeoutMs
     this.#context = {
       options: this.options,

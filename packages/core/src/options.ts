@@ -1,7 +1,5 @@
 // Parse and check options once, at start-up. Every mistake is a SessionConfigError saying what to change.
 
-import { hmac } from '@noble/hashes/hmac.js'
-import { sha256 } from '@noble/hashes/sha2.js'
 import type { AuditOptions } from './audit.js'
 import type { CookieOptions, ResolvedCookieOptions } from './cookie.js'
 import { parseDuration } from './duration.js'
@@ -31,11 +29,14 @@ export interface SessionOptions {
 }
 
 export interface ResolvedSecrets {
-  /** Password id (iron) used to seal new cookies. */
-  sealId: string
-  sealSecret: string
-  /** Every password id -> secret that may unseal. */
-  all: Record<string, string>
+  /**
+   * Every secret that may unseal, the sealing one first (the first listed, or the highest id). `id` is
+   * the iron password id the `{ id: secret }` form gave it; a secret given as a string or in an array
+   * has none here and is named in its seals by a fingerprint of itself (secret-keys.ts).
+   */
+  all: Array<{ id: string | undefined; secret: string }>
+  /** What the audit `sessionRef` key derives from: `audit.refSecret`, else the oldest listed secret. */
+  refSecret: string
 }
 
 export interface ResolvedOptions {
@@ -60,18 +61,8 @@ const KNOWN = new Set([
   'audit', 'maxSessionBytes', 'rejectLimit',
 ])
 const KNOWN_COOKIE = new Set(['name', 'path', 'domain', 'secure', 'httpOnly', 'sameSite', 'partitioned'])
-const KNOWN_AUDIT = new Set(['hooks', 'sinks', 'onError', 'coalesceRejected', 'closeTimeout'])
+const KNOWN_AUDIT = new Set(['hooks', 'sinks', 'onError', 'coalesceRejected', 'closeTimeout', 'refSecret'])
 const MIN_SECRET = 32
-const encoder = new TextEncoder()
-
-function keyId(secret: string): string {
-  // A fingerprint of the secret (HMAC under a fixed label), so ids stay stable when secrets are
-  // added to or removed from a list, and an old cookie always finds its own secret.
-  const digest = hmac(sha256, encoder.encode(secret), encoder.encode('sesame/key-id/v1'))
-  let hex = ''
-  for (let i = 0; i < 6; i++) hex += digest[i]!.toString(16).padStart(2, '0')
-  return 'k' + hex
-}
 
 function checkSecret(secret: unknown, where: string): string {
   if (typeof secret !== 'string') throw new SessionConfigError(`${where} must be a string of at least ${MIN_SECRET} characters.`)
@@ -89,33 +80,29 @@ export function resolveSecrets(secret: unknown): ResolvedSecrets {
   }
   if (typeof secret === 'string') {
     const value = checkSecret(secret, '`secret`')
-    const id = keyId(value)
-    return { sealId: id, sealSecret: value, all: { [id]: value } }
+    return { all: [{ id: undefined, secret: value }], refSecret: value }
   }
   if (Array.isArray(secret)) {
     if (secret.length === 0) throw new SessionConfigError('`secret` is an empty array; give at least one secret (the first one seals).')
-    const all: Record<string, string> = {}
-    secret.forEach((value, index) => {
-      const checked = checkSecret(value, `\`secret[${index}]\``)
-      all[keyId(checked)] = checked
-    })
-    const first = secret[0] as string
-    return { sealId: keyId(first), sealSecret: first, all }
+    const all = secret.map((value, index) => ({ id: undefined, secret: checkSecret(value, `\`secret[${index}]\``) }))
+    // The oldest is the last listed: a rotation prepends the new secret.
+    return { all, refSecret: all[all.length - 1]!.secret }
   }
   if (typeof secret === 'object') {
     const entries = Object.entries(secret as Record<string, unknown>)
     if (entries.length === 0) throw new SessionConfigError('`secret` is an empty object; give at least one { id: secret } pair (the highest id seals).')
-    const all: Record<string, string> = {}
     for (const [id, value] of entries) {
       if (!/^\w+$/.test(id)) throw new SessionConfigError(`secret id "${id}" may contain only letters, digits and underscores.`)
-      all[id] = checkSecret(value, `\`secret.${id}\``)
+      checkSecret(value, `\`secret.${id}\``)
     }
-    const ids = Object.keys(all).sort((a, b) => {
+    const ids = entries.map(([id]) => id).sort((a, b) => {
       const numeric = /^\d+$/.test(a) && /^\d+$/.test(b)
       return numeric ? Number(a) - Number(b) : a < b ? -1 : a > b ? 1 : 0
     })
-    const sealId = ids[ids.length - 1]!
-    return { sealId, sealSecret: all[sealId]!, all }
+    const given = secret as Record<string, string>
+    // Highest id first (it seals); the lowest id is the oldest.
+    const all = ids.reverse().map((id) => ({ id, secret: given[id]! }))
+    return { all, refSecret: all[all.length - 1]!.secret }
   }
   throw new SessionConfigError('`secret` must be a string, an array of strings, or an object { id: secret }.')
 }
@@ -218,6 +205,7 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     if (audit.sinks !== undefined && (!Array.isArray(audit.sinks) || audit.sinks.some((sink) => typeof sink?.write !== 'function'))) {
       throw new SessionConfigError('`audit.sinks` must be an array of LogSink objects { write, flush, close }.')
     }
+    if (audit.refSecret !== undefined) secrets.refSecret = checkSecret(audit.refSecret, '`audit.refSecret`')
   }
   const coalesce = audit?.coalesceRejected === undefined ? 60_000 : audit.coalesceRejected === 0 ? 0 : duration(audit.coalesceRejected, 60_000, 'audit.coalesceRejected')
   return {
