@@ -73,7 +73,7 @@ export function nextSession(options: NextSessionOptions): NextSessions {
     const differ = optionsThatDiffer(existing.options, options)
     if (differ.length === 0) return existing.instance
     throw new SessionConfigError(
-      `nextSession() was already called in this process for the cookie "${cookieName}" with other options (${differ.join(', ')} differ). ` +
+      `nextSession() was already called in this process for the cookie "${cookieName}" with other options (differing: ${differ.join(', ')}). ` +
         'Every call for one cookie name shares one instance: create it once in a shared module (lib/session.ts) and import it, give the other instance its own cookie name, or pass shared: false. ' +
         'After changing the options in `next dev`, restart the dev server.',
     )

@@ -183,6 +183,8 @@ describe('nextSession instances', () => {
     const first = nextSession(options())
     try {
       expect(nextSession(options()) === first).toBe(true)
+      // A store where there was none is a different configuration.
+      expect(() => nextSession({ ...options(), store: undefined })).toThrow('(differing: store)')
     } finally {
       await first.close()
     }
@@ -200,7 +202,7 @@ describe('nextSession instances', () => {
       expect(thrown).toBeInstanceOf(SessionConfigError)
       expect((thrown as SessionConfigError).code).toBe('SESSION_CONFIG_INVALID')
       const message = (thrown as Error).message
-      expect(message).toContain('(cookie.secure, idleTimeout, secret, trustProxy differ)')
+      expect(message).toContain('(differing: cookie.secure, idleTimeout, secret, trustProxy)')
       expect(message).toContain('"differ_test"')
       expect(message).not.toContain(secret)
       // The first instance is untouched, and another cookie name is another instance.
