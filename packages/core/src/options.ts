@@ -1,6 +1,7 @@
 // Parse and check options once, at start-up. Every mistake is a SessionConfigError saying what to change.
 
 import type { AuditOptions } from './audit.js'
+import { compileTrustProxy, type ProxyTrust, type TrustProxy } from './client.js'
 import type { CookieOptions, ResolvedCookieOptions } from './cookie.js'
 import { parseDuration } from './duration.js'
 import { SessionConfigError } from './errors.js'
@@ -19,8 +20,12 @@ export interface SessionOptions {
   /** Persist and set a cookie for a session nobody wrote to. Default false. */
   saveUninitialized?: boolean
   cookie?: CookieOptions
-  /** Believe X-Forwarded-For / X-Forwarded-Proto. Default false. */
-  trustProxy?: boolean
+  /**
+   * Fetch handlers (Next): which proxies' X-Forwarded-For / X-Forwarded-Proto to believe, as
+   * Express's `trust proxy` (a hop count, addresses/CIDRs, or true); see client.ts. Default false.
+   * Express and Koa ignore it and use their own setting.
+   */
+  trustProxy?: TrustProxy
   audit?: AuditOptions
   /** Largest session, as JSON, that save accepts. Default 64 KiB. */
   maxSessionBytes?: number
@@ -48,7 +53,7 @@ export interface ResolvedOptions {
   touchInterval: number
   saveUninitialized: boolean
   cookie: ResolvedCookieOptions
-  trustProxy: boolean
+  trustProxy: ProxyTrust
   audit: AuditOptions | undefined
   coalesceRejectedMs: number
   auditCloseTimeoutMs: number
@@ -216,7 +221,7 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     touchInterval: Math.min(60_000, Math.floor(idleTimeout / 10)),
     saveUninitialized: options.saveUninitialized ?? false,
     cookie: resolveCookie(options.cookie),
-    trustProxy: options.trustProxy ?? false,
+    trustProxy: compileTrustProxy(options.trustProxy),
     audit,
     coalesceRejectedMs: coalesce,
     auditCloseTimeoutMs: duration(audit?.closeTimeout, 5_000, 'audit.closeTimeout'),

@@ -1,12 +1,13 @@
 // @sesame/koa: translation between Koa (2 and 3) and the sesame engine, nothing more.
-// Reads the cookie header, client address and protocol; commits after downstream middleware so a
+// Reads the cookie header, and the client address and protocol as Koa decides them (`app.proxy`,
+// `maxIpsCount`); commits after downstream middleware so a
 // store error travels up the middleware chain like any other error; holds ctx.res for the paths
 // that bypass Koa's own response (ctx.respond = false, direct ctx.res writes, handled errors).
 
-import type { TLSSocket } from 'node:tls'
 import { createEngine, type Engine, type RequestState, type Session, type SessionOptions } from '@sesame/core'
 import { appendSetCookie, holdResponse } from '@sesame/core/node-http'
 import type { Context, Middleware, Next } from 'koa'
+import { warnTrustProxyIgnored } from './trust-proxy-warning.js'
 
 declare module 'koa' {
   interface DefaultContext {
@@ -36,8 +37,9 @@ interface Held {
 }
 
 /**
- * `ctx.session` is an accessor on the app's context prototype, defined once per app: defining it on
- * every ctx would cost two property definitions per request and push each ctx into dictionary mode.
+ * `ctx.session` is an accessor on the app's own context prototype (`app.context`, which Koa documents
+ * for adding to ctx, as koa-session does), defined once per app. Koa's shared prototypes and other
+ * apps' contexts are left alone.
  */
 function defineSessionAccessor(proto: object): void {
   if (Object.hasOwn(proto, 'session')) return
@@ -61,24 +63,25 @@ function defineSessionAccessor(proto: object): void {
 }
 
 export function session(options: SessionOptions): SessionMiddleware {
+  if (options.trustProxy !== undefined) warnTrustProxyIgnored()
   const engine = createEngine(options)
 
   const middleware = async (ctx: Context, next: Next): Promise<void> => {
     const holder = ctx as unknown as Record<symbol, Held | undefined>
     if (holder[HELD]) return next()
-    const req = ctx.req
+    const headers = ctx.req.headers
     const query = ctx.originalUrl.indexOf('?')
     const state: RequestState = await engine.load({
-      cookie: req.headers.cookie,
-      encrypted: (req.socket as TLSSocket).encrypted === true,
-      remoteAddress: req.socket.remoteAddress,
-      forwardedFor: req.headers['x-forwarded-for'] as string | undefined,
-      forwardedProto: req.headers['x-forwarded-proto'] as string | undefined,
-      userAgent: req.headers['user-agent'],
-      method: req.method,
+      cookie: headers.cookie,
+      // Koa's own answers, which honour app.proxy, app.proxyIpHeader and app.maxIpsCount. No
+      // forwarded headers are passed on: sesame's trustProxy has nothing to decide here.
+      remoteAddress: ctx.ip || undefined,
+      encrypted: ctx.protocol === 'https',
+      userAgent: headers['user-agent'],
+      method: ctx.method,
       path: query === -1 ? ctx.originalUrl : ctx.originalUrl.slice(0, query),
     })
-    defineSessionAccessor(Object.getPrototypeOf(ctx) as object)
+    defineSessionAccessor(ctx.app.context)
     const held: Held = { state, destroying: undefined }
     holder[HELD] = held
 
