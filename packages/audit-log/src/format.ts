@@ -58,10 +58,12 @@ export function decrypt(encryptionKey: Buffer, raw: RawLine, previousTag: Buffer
   }
 }
 
+/** Characters of a GCM tag (16 bytes) in base64url. */
+export const TAG_CHARS = 22
+
 /**
  * The constant text of one writer's lines, around the three parts that change: a line is
- * head + seq + middle + ciphertext + beforeTag + tag + end. The writer assembles lines as bytes from
- * these (gcm.ts), so the syntax is spelled only here.
+ * head + seq + middle + ciphertext + beforeTag + tag + end. The syntax is spelled only here.
  */
 export interface LineTemplate {
   readonly head: string

@@ -55,7 +55,8 @@ describe('sesame-audit query', () => {
     expect((await query('--session-ref', 'AAAA')).map((event) => event.at)).toEqual([events[0]!.at, events[2]!.at])
     expect((await query('--since', '2026-11-23T10:00:00Z', '--until', '2026-11-23T11:30:00Z')).map((event) => event.sessionRef)).toEqual(['BBBB2222', 'AAAA1111'])
     const [first] = await query('--type', 'session.expired')
-    expect(first).toEqual({ file: path, line: 5, ...events[3] })
+    // Line 1 is the empty line every append starts with, line 2 the open record.
+    expect(first).toEqual({ file: path, line: 6, ...events[3] })
   })
 
   it('never prints terminal control sequences from the log, in the table or in JSON', async () => {
@@ -114,7 +115,7 @@ describe('sesame-audit verify', () => {
     await sink.flush()
     const strict = await runCli(['verify', '--json', path], env)
     expect(strict.status).toBe(1)
-    expect(JSON.parse(strict.stdout).problems).toMatchObject([{ kind: 'unterminated', line: 2 }])
+    expect(JSON.parse(strict.stdout).problems).toMatchObject([{ kind: 'unterminated', line: 3 }])
     const live = await runCli(['verify', '--allow-open', path], env)
     expect(live.status).toBe(0)
     await sink.close()
@@ -181,7 +182,7 @@ describe('sesame-audit keygen', () => {
     const sink = fileSink({ path: newer, keyFile })
     sink.write(sampleEvents()[1]!)
     await sink.close()
-    expect(readFileSync(newer, 'utf8')).not.toContain(JSON.parse(readFileSync(path, 'utf8').split('\n')[0]!).k)
+    expect(readFileSync(newer, 'utf8')).not.toContain(JSON.parse(readFileSync(path, 'utf8').split('\n').find(Boolean)!).k)
     const both = await runCli(['verify', '--key-file', keyFile, path, newer])
     expect(both.status).toBe(0)
   })

@@ -112,13 +112,16 @@ describe('several processes', () => {
       truncateSync(path, text.length - Math.floor(lastLine.length / 2))
       text = readFileSync(path, 'utf8')
     }
-    const completeLines = text.slice(0, text.lastIndexOf('\n')).split('\n').length
-    const tornLine = completeLines + 1
+    // Physical lines, counting the empty line before each append, as verify numbers them.
+    const complete = text.slice(0, text.lastIndexOf('\n')).split('\n')
+    const tornLine = complete.length + 1
+    const lastWholeLine = complete.findLastIndex((line) => line !== '') + 1
+    const wholeLines = complete.filter((line) => line !== '').length
 
     const crashed = await verifyAuditLog(path, { key: TEST_KEY })
-    expect(crashed.verified).toBe(completeLines)
+    expect(crashed.verified).toBe(wholeLines)
     expect(crashed.problems.map((problem) => [problem.kind, problem.line])).toEqual([
-      ['unterminated', completeLines],
+      ['unterminated', lastWholeLine],
       ['torn', tornLine],
     ])
 
@@ -128,10 +131,10 @@ describe('several processes', () => {
     await next.close()
     const after = await verifyAuditLog(path, { key: TEST_KEY })
     expect(after.problems.map((problem) => [problem.kind, problem.line])).toEqual([
-      ['unterminated', completeLines],
+      ['unterminated', lastWholeLine],
       ['malformed', tornLine],
     ])
-    expect(after.verified).toBe(completeLines + sampleEvents().length + 2)
+    expect(after.verified).toBe(wholeLines + sampleEvents().length + 2)
     const { events } = await readAuditEvents(path, { key: TEST_KEY })
     expect(events.slice(-sampleEvents().length).map((entry) => entry.event)).toEqual(sampleEvents())
   })

@@ -151,7 +151,8 @@ describe('keys', () => {
     expect((await verifyAuditLog([oldPath, path], { key: [TEST_KEY, OTHER_KEY] })).ok).toBe(true)
     const newOnly = await verifyAuditLog([oldPath, path], { key: TEST_KEY })
     expect(newOnly.ok).toBe(false)
-    expect(newOnly.problems[0]).toMatchObject({ file: oldPath, line: 1, kind: 'unknown_key' })
+    // Line 2: every append starts with a newline, so line 1 is empty.
+    expect(newOnly.problems[0]).toMatchObject({ file: oldPath, line: 2, kind: 'unknown_key' })
     expect(newOnly.problems[0]!.message).toContain(before.keyId)
   })
 })
