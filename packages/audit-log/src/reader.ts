@@ -7,7 +7,7 @@ import { open, stat } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { AuditEvent } from '@sesame/core'
 import type { ControlRecord } from './chain.js'
-import { decrypt, parseLine, writerKey, writerOfFragment, type RawLine } from './format.js'
+import { decrypt, isCutShort, parseLine, splitAtRecordStarts, writerKey, writerOfFragment, type RawLine } from './format.js'
 import { resolveKeyring, type KeyInput, type Keyring } from './keys.js'
 
 export type LineProblemKind = 'torn' | 'malformed' | 'unknown_key' | 'unauthentic' | 'unverifiable'
@@ -40,8 +40,23 @@ export interface ReadOptions {
 export interface RawTextLine {
   line: number
   text: string
-  /** False for a last line without its newline: a write that never finished. */
+  /**
+   * False for a last line without its newline (a write that never finished), and for the part of a
+   * line before a second record start in it (a write cut short that another one continued).
+   */
   complete: boolean
+  /** The line was longer than MAX_LINE_CHARS: `text` is only its start. */
+  oversized?: true
+}
+
+/** The records of one line of the file: usually one; more when a second record starts inside it. */
+function* recordsOf(line: number, text: string, complete: boolean, oversized = false): Generator<RawTextLine> {
+  if (oversized) {
+    yield { line, text, complete, oversized }
+    return
+  }
+  const pieces = splitAtRecordStarts(text)
+  for (let i = 0; i < pieces.length; i++) yield { line, text: pieces[i]!, complete: complete && i === pieces.length - 1 }
 }
 
 /**
@@ -60,7 +75,7 @@ export async function* readTextLines(file: string, start = 0, firstLineNumber = 
     let from = 0
     for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', from)) {
       line++
-      if (end > from || oversized) yield { line, text: oversized ? rest : text.slice(from, end), complete: true }
+      if (end > from || oversized) yield* recordsOf(line, oversized ? rest : text.slice(from, end), true, oversized)
       oversized = false
       rest = ''
       from = end + 1
@@ -73,7 +88,7 @@ export async function* readTextLines(file: string, start = 0, firstLineNumber = 
       oversized = true
     }
   }
-  if (rest.length > 0) yield { line: line + 1, text: rest, complete: false }
+  if (rest.length > 0) yield* recordsOf(line + 1, rest, false)
 }
 
 export function keyringFor(options: ReadOptions): Keyring {
@@ -108,9 +123,15 @@ export class LineDecoder {
       const writer = writerOfFragment(raw.text)
       if (writer) result.writer = writer
       const whose = writer ? ` (writer ${writer})` : ''
-      result.problem = raw.complete
-        ? { kind: 'malformed', message: `not a whole audit line${whose}: a writer crashed mid-write here, or the line was edited` }
-        : { kind: 'torn', message: `torn last line${whose} with no newline: a writer crashed mid-write, or the file was truncated` }
+      if (raw.oversized) {
+        result.problem = { kind: 'malformed', message: `a line longer than ${MAX_LINE_CHARS} characters${whose}, far longer than any the sink writes: it was put there by someone else` }
+      } else if (!raw.complete) {
+        result.problem = { kind: 'torn', message: `torn line${whose}: the start of a line whose writer crashed mid-write (or the file was truncated here)` }
+      } else if (isCutShort(raw.text)) {
+        result.problem = { kind: 'torn', message: `torn line${whose}: the start of a line whose writer crashed mid-write; what follows was appended on a fresh line` }
+      } else {
+        result.problem = { kind: 'malformed', message: `not a whole audit line${whose}: the line was edited` }
+      }
       return { result }
     }
     result.writer = parsed.w
@@ -241,7 +262,7 @@ export async function* followTextLines(file: string, options: { signal?: AbortSi
         let from = 0
         for (let end = data.indexOf(0x0a); end !== -1; end = data.indexOf(0x0a, from)) {
           line++
-          if (end > from) yield { line, text: data.toString('utf8', from, oversized ? Math.min(end, from + 256) : end), complete: true }
+          if (end > from) yield* recordsOf(line, data.toString('utf8', from, oversized ? Math.min(end, from + 256) : end), true, oversized)
           oversized = false
           from = end + 1
         }
@@ -256,7 +277,7 @@ export async function* followTextLines(file: string, options: { signal?: AbortSi
       yield { caughtUp: true }
       const current = await stat(file).catch(() => undefined)
       if (current && current.ino !== inode) {
-        if (rest.length > 0) yield { line: line + 1, text: rest.toString('utf8'), complete: false }
+        if (rest.length > 0) yield* recordsOf(line + 1, rest.toString('utf8'), false)
         await handle.close()
         handle = await open(file, 'r')
         inode = (await handle.stat()).ino

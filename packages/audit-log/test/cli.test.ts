@@ -1,11 +1,11 @@
 // The sesame-audit bin, run as a real process on real files.
 import { spawn } from 'node:child_process'
-import { chmodSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { AuditEvent } from '@sesame/core'
 import { fileSink } from '@sesame/audit-log'
-import { TEST_KEY, distCli, ensureBuilt, runCli, sampleEvents, tempDir, waitFor } from './support/index.js'
+import { TEST_KEY, distCli, ensureBuilt, runCli, sampleEvents, startWriter, tempDir, waitFor } from './support/index.js'
 
 let dir: string
 let cleanup: () => void
@@ -109,16 +109,40 @@ describe('sesame-audit verify', () => {
     expect(broken.stdout).toMatch(/FAILED: 2 problems/)
   })
 
-  it('--json prints the result; --allow-open accepts a segment that is still being written', async () => {
-    const sink = fileSink({ path, key: TEST_KEY })
-    sink.write(sampleEvents()[0]!)
-    await sink.flush()
-    const strict = await runCli(['verify', '--json', path], env)
-    expect(strict.status).toBe(1)
-    expect(JSON.parse(strict.stdout).problems).toMatchObject([{ kind: 'unterminated', line: 3 }])
-    const live = await runCli(['verify', '--allow-open', path], env)
-    expect(live.status).toBe(0)
-    await sink.close()
+  it('on the log of a running writer: the open tail is reported as open and verify exits 0 without --allow-open; once the writer is killed, it fails', async () => {
+    const writer = startWriter({ path, key: TEST_KEY, untilSignal: true, tag: 'live', chunk: 10, pauseMs: 20 })
+    await waitFor(() => existsSync(path) && readFileSync(path, 'utf8').split('\n').filter(Boolean).length > 20, 'the writer to be writing')
+    try {
+      const live = await runCli(['verify', path], env)
+      expect(live.status, live.stdout).toBe(0)
+      expect(live.stdout).toMatch(new RegExp(`:\\d+: open: writer \\S+ \\(pid ${writer.pid}\\) is still running: its last batch is not closed yet`))
+      expect(live.stdout).toMatch(/^OK: .*still open \(a writer still writing\)$/m)
+      const json = JSON.parse((await runCli(['verify', '--json', path], env)).stdout)
+      expect(json.ok).toBe(true)
+      expect(json.problems).toEqual([])
+      expect(json.open[0]).toMatchObject({ kind: 'unterminated', writer: expect.any(String) })
+    } finally {
+      writer.kill('SIGKILL')
+      await writer.exited
+    }
+    // The writer is gone: the segment really ends without its close record.
+    const crashed = await runCli(['verify', '--json', path], env)
+    expect(crashed.status).toBe(1)
+    expect(JSON.parse(crashed.stdout).problems.map((problem: { kind: string }) => problem.kind)).toContain('unterminated')
+    // --allow-open still accepts every unclosed segment.
+    const allowed = await runCli(['verify', '--allow-open', path], env)
+    expect(allowed.status).toBe(0)
+    expect(allowed.stdout).toContain('accepted: allowOpen')
+  })
+
+  it('a closed log cut between two lines fails, even while the process that wrote it is still running', async () => {
+    // This process wrote it and is alive, but no longer holds the file open.
+    await writeEvents(path, sampleEvents())
+    const text = readFileSync(path, 'utf8')
+    writeFileSync(path, text.slice(0, text.lastIndexOf('\n', text.length - 2) + 1))
+    const cut = await runCli(['verify', path], env)
+    expect(cut.status).toBe(1)
+    expect(cut.stdout).toMatch(/: unterminated: .* does not hold the file open/)
   })
 })
 

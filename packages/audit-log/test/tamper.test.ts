@@ -184,6 +184,16 @@ describe('verify catches tampering at the right line', () => {
     ])
   })
 
+  it('a crashed write continued on the same line (no newline between): the fragment is torn, the line after it still verifies', async () => {
+    const other = await writeLog(join(dir, 'other.log'), TEST_KEY, 3)
+    lines[4] = other[2]!.slice(0, 70) + lines[4]!
+    save(lines)
+    const result = await verifyAuditLog(path, { key: TEST_KEY })
+    expect(where(result)).toEqual([[5, 'torn']])
+    expect(result.problems[0]!.writer).toBe(JSON.parse(other[2]!).w)
+    expect(result.verified).toBe(12)
+  })
+
   it('blames only the tampered writer when two writers share the file', async () => {
     const shared = join(dir, 'shared.log')
     const a = fileSink({ path: shared, key: TEST_KEY })
