@@ -8,7 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { AuditEvent } from '@sesame/core'
 import type { ControlRecord } from './chain.js'
 import { decrypt, isCutShort, parseLine, splitAtRecordStarts, writerKey, writerOfFragment, type RawLine } from './format.js'
-import { resolveKeyring, type KeyInput, type Keyring } from './keys.js'
+import { AuditKeyMissing } from './errors.js'
+import { createKeyring, readDefaultKeyFiles, resolveKeyring, type KeyInput, type Keyring } from './keys.js'
 
 export type LineProblemKind = 'torn' | 'malformed' | 'unknown_key' | 'unauthentic' | 'unverifiable'
 
@@ -30,7 +31,10 @@ export interface DecodedLine {
 }
 
 export interface ReadOptions {
-  /** Keys to read with (any order; the line says which it needs). Default: SESAME_AUDIT_KEY, then keyFile. */
+  /**
+   * Keys to read with (any order; the line says which it needs). Without it: SESAME_AUDIT_KEY, then
+   * keyFile, then the key file fileSink generates beside the log (`<dir>/.sesame-audit/key`).
+   */
   key?: KeyInput | KeyInput[]
   keyFile?: string
   /** An already resolved keyring (the CLI resolves once for many files). */
@@ -91,8 +95,16 @@ export async function* readTextLines(file: string, start = 0, firstLineNumber = 
   if (rest.length > 0) yield* recordsOf(line + 1, rest, false)
 }
 
-export function keyringFor(options: ReadOptions): Keyring {
-  return options.keyring ?? resolveKeyring({ key: options.key, env: process.env.SESAME_AUDIT_KEY, keyFile: options.keyFile, create: false })
+/** The keyring for reading `files`: see ReadOptions for the order the keys are looked for in. */
+export function keyringFor(options: ReadOptions, files: string[]): Keyring {
+  if (options.keyring) return options.keyring
+  const env = process.env.SESAME_AUDIT_KEY
+  if (options.key === undefined && options.keyFile === undefined && (env === undefined || env.trim() === '')) {
+    const { keys, searched } = readDefaultKeyFiles(files)
+    if (keys.length === 0) throw new AuditKeyMissing(searched)
+    return createKeyring(keys)
+  }
+  return resolveKeyring({ key: options.key, env, keyFile: options.keyFile, create: false })
 }
 
 /** How many recent tags per writer the streaming reader keeps to check chain links out of order. */
@@ -208,7 +220,7 @@ export class LineDecoder {
 
 /** Every line of a file, decoded, in file order. Lines that cannot be read carry `problem`. */
 export async function* readAuditLog(file: string, options: ReadOptions = {}): AsyncGenerator<DecodedLine> {
-  const decoder = new LineDecoder(keyringFor(options))
+  const decoder = new LineDecoder(keyringFor(options, [file]))
   for await (const raw of readTextLines(file)) yield decoder.decode(file, raw)
 }
 

@@ -15,11 +15,11 @@
 
 import { closeSync, constants, fdatasync, fstatSync, mkdirSync, openSync, renameSync, statSync, write, writeSync } from 'node:fs'
 import { hostname } from 'node:os'
-import { dirname, join } from 'node:path'
+import { dirname } from 'node:path'
 import { parseDuration, type AuditEvent, type LogSink } from '@sesame/core'
 import { ChainWriter, lineBytes, type ControlRecord } from './chain.js'
 import { AuditConfigError, AuditWriteFailed } from './errors.js'
-import { resolveKeyring, type KeyInput, type Keyring } from './keys.js'
+import { defaultKeyFile, resolveKeyring, type KeyInput, type Keyring } from './keys.js'
 import { BoundedQueue, DropCounter } from './queue.js'
 import { applyRetention, rotatedName, shouldRotate, type RotationPolicy } from './rotation.js'
 import { serializeEvent } from './serialize.js'
@@ -204,7 +204,7 @@ class FileAuditSink implements FileSink {
     this.#keyring = resolveKeyring({
       key: options.key,
       env: process.env.SESAME_AUDIT_KEY,
-      keyFile: options.keyFile ?? join(dirname(this.path), '.sesame-audit', 'key'),
+      keyFile: options.keyFile ?? defaultKeyFile(this.path),
       create: true,
     })
     this.keyId = this.#keyring.current.id

@@ -89,7 +89,7 @@ interface WriterLines {
 
 export async function verifyAuditLog(files: string | string[], options: VerifyOptions = {}): Promise<VerifyResult> {
   const list = Array.isArray(files) ? files : [files]
-  const decoder = new LineDecoder(keyringFor(options))
+  const decoder = new LineDecoder(keyringFor(options, list))
   const result: VerifyResult = { ok: true, files: list, lines: 0, verified: 0, writers: [], problems: [], open: [] }
   for (const file of list) await verifyFile(file, decoder, options, result)
   result.problems.sort((a, b) => (a.file === b.file ? a.line - b.line : list.indexOf(a.file) - list.indexOf(b.file)))

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { AuditEvent } from '@sesame/core'
 import { fileSink } from '@sesame/audit-log'
-import { TEST_KEY, distCli, ensureBuilt, runCli, sampleEvents, startWriter, tempDir, waitFor } from './support/index.js'
+import { OTHER_KEY, TEST_KEY, distCli, ensureBuilt, runCli, sampleEvents, startWriter, tempDir, waitFor } from './support/index.js'
 
 let dir: string
 let cleanup: () => void
@@ -82,10 +82,38 @@ describe('sesame-audit query', () => {
     const without = await runCli(['query', path])
     expect(without.status).toBe(2)
     expect(without.stderr).toContain('SESAME_AUDIT_KEY')
+    expect(without.stderr).toContain(`no key file at ${join(dir, '.sesame-audit', 'key')}`)
     chmodSync(keyFile, 0o644)
     const insecure = await runCli(['query', '--key-file', keyFile, path])
     expect(insecure.status).toBe(2)
     expect(insecure.stderr).toContain(`chmod 600 ${keyFile}`)
+  })
+})
+
+describe('the key the sink generated', () => {
+  it('query, tail and verify find it beside the log with no key option; SESAME_AUDIT_KEY and --key-file come first', async () => {
+    // No key given: the sink creates <dir>/.sesame-audit/key.
+    const sink = fileSink({ path })
+    for (const event of sampleEvents()) sink.write(event)
+    await sink.close()
+    const query = await runCli(['query', '--json', path])
+    expect(query.status, query.stderr).toBe(0)
+    expect(query.stdout.trimEnd().split('\n').map((line) => JSON.parse(line).type)).toEqual(sampleEvents().map((event) => event.type))
+    const tail = await runCli(['tail', '-n', '1', '--json', path])
+    expect(tail.status, tail.stderr).toBe(0)
+    expect(JSON.parse(tail.stdout).type).toBe('store.failover')
+    const verify = await runCli(['verify', path])
+    expect(verify.status, verify.stdout).toBe(0)
+    expect(verify.stdout).toContain('OK: 13 of 13 lines verified')
+
+    // A key from the environment or --key-file is used instead of the one beside the log.
+    const otherKeyFile = join(dir, 'other.key')
+    writeFileSync(otherKeyFile, `${OTHER_KEY}\n`, { mode: 0o600 })
+    for (const [args, extraEnv] of [[['verify', path], { SESAME_AUDIT_KEY: OTHER_KEY }], [['verify', '--key-file', otherKeyFile, path], {}]] as const) {
+      const wrong = await runCli([...args], extraEnv)
+      expect(wrong.status).toBe(1)
+      expect(wrong.stdout).toContain('unknown_key')
+    }
   })
 })
 

@@ -109,6 +109,9 @@ describe('keys', () => {
     expect(readFileSync(keyFile, 'utf8')).toBe(keyText)
     const result = await verifyAuditLog(path, { keyFile })
     expect(result.ok).toBe(true)
+    // Readers find that key by themselves when given none.
+    expect((await verifyAuditLog(path)).ok).toBe(true)
+    expect((await readAuditEvents(path)).events.map((entry) => entry.event)).toEqual(sampleEvents().slice(0, 2))
     expect(result.writers).toHaveLength(2)
   })
 
