@@ -66,6 +66,30 @@ describe('several processes', () => {
     expect(result.writers.every((segment) => segment.closed)).toBe(true)
   })
 
+  it('three processes without pauses rotating one file with a 1 MiB limit: no file passes it by more than what the two others append in between, no event lost, every file verifies', async () => {
+    const path = join(dir, 'audit.log')
+    const limit = 1024 * 1024
+    const batch = 128 * 1024
+    const tags = ['a', 'b', 'c']
+    // 100 events per event-loop turn each, never waiting for a timer.
+    const writers = tags.map((tag) => startWriter({ path, key: TEST_KEY, count: 15_000, tag, chunk: 100, waitForGo: true, sink: { maxFileBytes: limit, maxBatchBytes: batch } }))
+    await waitFor(() => writers.every((writer) => writer.output().includes('ready')), 'the writers to open the file')
+    for (const writer of writers) writer.stdin!.write('go\n')
+    expect(await Promise.all(writers.map((writer) => writer.exited))).toEqual([0, 0, 0])
+
+    const files = [...(await rotatedFiles(path)), path]
+    expect(files.length).toBeGreaterThan(10)
+    // Each process checks the size right before its own append; each other one may add a batch in
+    // between, and its close record when it finds the file moved (a close line is < 300 bytes).
+    for (const file of files) expect(statSync(file).size).toBeLessThanOrEqual(limit + 2 * (batch + 300))
+    const all: Array<{ event: { path?: string } }> = []
+    for (const file of files) all.push(...(await readAuditEvents(file, { key: TEST_KEY })).events)
+    for (const tag of tags) expect(indexesOf(all, tag).sort((x, y) => x - y)).toEqual(range(15_000))
+    const result = await verifyAuditLog(files, { key: TEST_KEY })
+    expect(result.problems).toEqual([])
+    expect(result.writers.every((segment) => segment.closed)).toBe(true)
+  })
+
   it('`mv` of the live file mid-stream loses no event: the writer finishes the old file and continues in a new one', async () => {
     const path = join(dir, 'audit.log')
     const moved = join(dir, 'audit.log.1')
