@@ -410,7 +410,8 @@ class FileAuditSink implements FileSink {
       chain = this.#startSegment()
       text += chain.line(JSON.stringify(this.#openRecord()))
     }
-    const maxFile = this.#rotation.maxFileBytes
+    // While rotation is paused after a failed rename, the file grows past the limit: full batches then.
+    const maxFile = this.#now() >= this.#rotationPausedUntil ? this.#rotation.maxFileBytes : 0
     const budget = Math.min(this.#maxBatchBytes, maxFile > 0 ? maxFile - this.#fileBytes - this.#closeLineBytes : Infinity)
     let bytes = text.length
     let records = 0

@@ -172,15 +172,15 @@ async function verifyFile(file: string, decoder: LineDecoder, options: VerifyOpt
       if (candidates) authenticate(entry, parsed, decoded, candidates)
       else if (!decoder.keyring.byId.has(parsed.k)) authenticate(entry, parsed, decoded, [undefined])
     }
-    verifyChain(file, writer, lines, isLive(lines) ? 'live' : options.allowOpen ? 'allowed' : 'closed', result)
+    verifyChain(file, writer, lines, () => (isLive(lines) ? 'live' : options.allowOpen ? 'allowed' : 'closed'), result)
   }
 }
 
 /**
- * `expect`: whether a segment without a close record is fine: 'live' (its writer still holds the file
- * open), 'allowed' (allowOpen), or 'closed' (it must have its close record).
+ * `unclosed()`: whether a segment without a close record is fine: 'live' (its writer still holds the
+ * file open), 'allowed' (allowOpen), or 'closed' (it must have its close record).
  */
-function verifyChain(file: string, writer: string, lines: WriterLines, expect: 'live' | 'allowed' | 'closed', result: VerifyResult): void {
+function verifyChain(file: string, writer: string, lines: WriterLines, unclosed: () => 'live' | 'allowed' | 'closed', result: VerifyResult): void {
   const { entries } = lines
   const report = (line: number, kind: VerifyProblemKind, message: string) => result.problems.push({ file, line, kind, writer, message })
   // A line whose predecessor is gone cannot be decrypted, but when the next line authenticates
@@ -252,6 +252,7 @@ function verifyChain(file: string, writer: string, lines: WriterLines, expect: '
   const last = entries[entries.length - 1]!
   result.writers.push({ file, writer, firstLine: entries[0]!.line, lastLine: last.line, lines: entries.length, closed: closedAt !== undefined })
   if (closedAt === undefined) {
+    const expect = unclosed()
     const line = previousLine ?? last.line
     let message: string
     if (expect === 'live') {
