@@ -262,7 +262,7 @@ function verifyChain(file: string, writer: string, lines: WriterLines, unclosed:
     } else if (lines.tornLine !== undefined && lines.tornLine > last.line) {
       message = `writer ${writer} crashed mid-write: its segment ends in the torn line ${lines.tornLine} and has no close record (lines up to ${line} verified)`
     } else {
-      message = `writer ${writer} has no close record after line ${line}: the file was truncated after this line, or the writer crashed${lines.pid === undefined ? '' : ` (pid ${lines.pid} does not hold the file open)`}`
+      message = `writer ${writer} has no close record after line ${line}: the file was truncated after this line, or the writer crashed${lines.pid === undefined ? '' : ` (pid ${lines.pid} is not seen holding the file open)`}`
     }
     const problem: VerifyProblem = { file, line, kind: 'unterminated', writer, message }
     if (expect !== 'closed') result.open.push(problem)

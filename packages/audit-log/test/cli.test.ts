@@ -170,7 +170,7 @@ describe('sesame-audit verify', () => {
     writeFileSync(path, text.slice(0, text.lastIndexOf('\n', text.length - 2) + 1))
     const cut = await runCli(['verify', path], env)
     expect(cut.status).toBe(1)
-    expect(cut.stdout).toMatch(/: unterminated: .* does not hold the file open/)
+    expect(cut.stdout).toMatch(/: unterminated: .* is not seen holding the file open/)
   })
 })
 
