@@ -6,7 +6,7 @@ import { renameSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { parseDuration, type AuditEvent } from '@sesame/core'
 import { AuditConfigError, AuditKeyMissing } from './errors.js'
-import { createKeyring, generateKey, loadOrCreateKeyFile, parseKeyList, readKeyFile, decodeKey, deriveKey, type Keyring } from './keys.js'
+import { createKeyring, generateKey, loadOrCreateKeyFile, parseKeyList, readDefaultKeyFiles, readKeyFile, decodeKey, deriveKey, type Keyring } from './keys.js'
 import { jsonRow, problemLine, shownEvent, tableHeader, tableRow, verifyJson, verifySummary, type ShownEvent } from './output.js'
 import { followTextLines, LineDecoder, readTextLines } from './reader.js'
 import { rotatedFiles } from './rotation.js'
@@ -26,11 +26,15 @@ Commands:
       --rotated         also read the rotated files of each <file>, oldest first
   verify [--allow-open] [--json] [--rotated] <file...>
                         check every line and every writer's chain; exit 1 and
-                        print file:line for each problem
+                        print file:line for each problem. The segment of a writer
+                        still running (it holds the file open) is reported as
+                        "open", not a problem; --allow-open accepts every
+                        segment without a close record
   keygen [--key-file F] print a new key; with --key-file, put it first in F (created
                         with mode 0600) and keep the older keys there for reading
 
-Keys: SESAME_AUDIT_KEY (one or more keys, comma-separated) and/or --key-file F (repeatable).
+Keys: SESAME_AUDIT_KEY (one or more keys, comma-separated) and/or --key-file F (repeatable);
+with neither, the key file the sink generated beside each log: <dir of file>/.sesame-audit/key.
 `
 
 class UsageError extends Error {}
@@ -44,13 +48,20 @@ function err(text: string): void {
   process.stderr.write(`${text}\n`)
 }
 
-function loadKeyring(keyFiles: string[]): Keyring {
+/**
+ * The keys to read with: SESAME_AUDIT_KEY and every --key-file; when neither is given, the key file
+ * fileSink generates beside each log (`<dir>/.sesame-audit/key`), so a log written with the
+ * default key reads with no option at all.
+ */
+function loadKeyring(keyFiles: string[], logFiles: string[]): Keyring {
   const keys: Buffer[] = []
   const env = process.env.SESAME_AUDIT_KEY
   if (env && env.trim() !== '') keys.push(...parseKeyList(env, 'SESAME_AUDIT_KEY'))
   for (const file of keyFiles) keys.push(...readKeyFile(file))
-  if (keys.length === 0) throw new AuditKeyMissing()
-  return createKeyring(keys)
+  if (keys.length > 0) return createKeyring(keys)
+  const beside = readDefaultKeyFiles(logFiles)
+  if (beside.keys.length === 0) throw new AuditKeyMissing(beside.searched)
+  return createKeyring(beside.keys)
 }
 
 function parseWhen(value: string | undefined, name: string, now: number): number | undefined {
@@ -117,11 +128,12 @@ async function query(args: string[]): Promise<number> {
     }
     return true
   }
-  const decoder = new LineDecoder(loadKeyring(values['key-file'] ?? []))
+  const files = await withRotated(positionals, values.rotated)
+  const decoder = new LineDecoder(loadKeyring(values['key-file'] ?? [], files))
   const print = printer(values.json)
   let problems = 0
   let shownCount = 0
-  for (const file of await withRotated(positionals, values.rotated)) {
+  for (const file of files) {
     for await (const raw of readTextLines(file)) {
       const decoded = decoder.decode(file, raw)
       if (decoded.problem) {
@@ -151,7 +163,7 @@ async function tail(args: string[]): Promise<number> {
   if (!file || positionals.length > 1) throw new UsageError('tail needs exactly one log file')
   const count = values.lines === undefined ? 20 : Number(values.lines)
   if (!Number.isSafeInteger(count) || count < 0) throw new UsageError('-n must be a non-negative integer')
-  const decoder = new LineDecoder(loadKeyring(values['key-file'] ?? []))
+  const decoder = new LineDecoder(loadKeyring(values['key-file'] ?? [], [file]))
   const print = printer(values.json)
   const controller = new AbortController()
   process.once('SIGINT', () => controller.abort())
@@ -193,11 +205,11 @@ async function verify(args: string[]): Promise<number> {
   })
   if (positionals.length === 0) throw new UsageError('verify needs one or more log files')
   const files = await withRotated(positionals, values.rotated)
-  const result = await verifyAuditLog(files, { keyring: loadKeyring(values['key-file'] ?? []), allowOpen: values['allow-open'] ?? false })
+  const result = await verifyAuditLog(files, { keyring: loadKeyring(values['key-file'] ?? [], files), allowOpen: values['allow-open'] ?? false })
   if (values.json) out(verifyJson(result))
   else {
     for (const problem of result.problems) out(problemLine(problem))
-    for (const open of result.open) out(problemLine({ ...open, kind: 'open (allowed)' }))
+    for (const open of result.open) out(problemLine({ ...open, kind: 'open' }))
     out(verifySummary(result))
   }
   return result.ok ? 0 : 1

@@ -32,12 +32,13 @@ export class AuditKeyFileInsecure extends SesameError {
   }
 }
 
-/** Reading needs a key and none was given. */
+/** Reading needs a key and none was given. `searched`: the default key files looked for, which do not exist. */
 export class AuditKeyMissing extends SesameError {
-  constructor() {
+  constructor(searched: string[] = []) {
+    const where = searched.length > 0 ? ` (no key file at ${searched.join(', ')})` : ''
     super(
       'AUDIT_KEY_MISSING',
-      'sesame audit-log: no audit key: set SESAME_AUDIT_KEY or pass --key-file (the file fileSink generated, by default .sesame-audit/key next to the log).',
+      `sesame audit-log: no audit key${where}: set SESAME_AUDIT_KEY or pass --key-file (the file fileSink generated, by default .sesame-audit/key next to the log).`,
     )
   }
 }

@@ -58,10 +58,12 @@ export function decrypt(encryptionKey: Buffer, raw: RawLine, previousTag: Buffer
   }
 }
 
+/** Characters of a GCM tag (16 bytes) in base64url. */
+export const TAG_CHARS = 22
+
 /**
  * The constant text of one writer's lines, around the three parts that change: a line is
- * head + seq + middle + ciphertext + beforeTag + tag + end. The writer assembles lines as bytes from
- * these (gcm.ts), so the syntax is spelled only here.
+ * head + seq + middle + ciphertext + beforeTag + tag + end. The syntax is spelled only here.
  */
 export interface LineTemplate {
   readonly head: string
@@ -106,4 +108,37 @@ export function parseLine(text: string): RawLine | undefined {
 /** What a torn or malformed line still tells: its writer, when the start of the line survived. */
 export function writerOfFragment(text: string): string | undefined {
   return /^\{"v":\d+,"w":"([A-Za-z0-9_-]{16})"/.exec(text)?.[1]
+}
+
+/** How every line starts. It cannot occur inside a line: the fields after `v` hold no `{`. */
+export const RECORD_START = '{"v":'
+
+/**
+ * Whether a line that does not parse is the beginning of a line cut short: it starts as a line
+ * starts, holds only characters a line holds, and lacks a line's end. That is what a writer killed
+ * inside its write leaves (the next append starts on a fresh line after it). An edited line that
+ * keeps its end is 'malformed' instead.
+ */
+export function isCutShort(text: string): boolean {
+  const start = text.slice(0, RECORD_START.length)
+  return RECORD_START.startsWith(start) && /^[A-Za-z0-9_\-{}":,]*$/.test(text) && !text.endsWith('"}')
+}
+
+/**
+ * A line split where a second record starts inside it: the pieces before the last are lines cut
+ * short (a writer crashed inside a write and the next append continued its line, as writers older
+ * than the one that starts every append on a fresh line could). One piece for an ordinary line.
+ */
+export function splitAtRecordStarts(text: string): string[] {
+  let next = text.indexOf(RECORD_START, 1)
+  if (next === -1) return [text]
+  const pieces: string[] = []
+  let from = 0
+  while (next !== -1) {
+    pieces.push(text.slice(from, next))
+    from = next
+    next = text.indexOf(RECORD_START, from + 1)
+  }
+  pieces.push(text.slice(from))
+  return pieces
 }

@@ -1,7 +1,7 @@
 export { fileSink, type FileSink, type FileSinkOptions, type FileSinkStats, type OverflowPolicy } from './sink.js'
 export { readAuditLog, readAuditEvents, readTextLines, LineDecoder, type DecodedLine, type AuditLogEntry, type ReadOptions, type LineProblemKind } from './reader.js'
 export { verifyAuditLog, type VerifyOptions, type VerifyResult, type VerifyProblem, type VerifyProblemKind } from './verify.js'
-export { generateKey, decodeKey, resolveKeyring, readKeyFile, loadOrCreateKeyFile, parseKeyList, type KeyInput, type Keyring, type AuditKey } from './keys.js'
+export { generateKey, defaultKeyFile, decodeKey, resolveKeyring, readKeyFile, loadOrCreateKeyFile, parseKeyList, type KeyInput, type Keyring, type AuditKey } from './keys.js'
 export { rotatedFiles, applyRetention } from './rotation.js'
 export { terminalSafe, terminalSafeJson, clipEvent } from './sanitize.js'
 export type { ControlRecord } from './chain.js'

@@ -5,7 +5,7 @@
 
 import { createHash, hkdfSync, randomBytes } from 'node:crypto'
 import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { dirname, join } from 'node:path'
 import { AuditConfigError, AuditKeyFileInsecure, AuditKeyInvalid, AuditKeyMissing } from './errors.js'
 
 export const KEY_BYTES = 32
@@ -88,6 +88,28 @@ export function readKeyFile(file: string): Buffer[] {
   } finally {
     closeSync(fd)
   }
+}
+
+/** Where fileSink keeps the key it generates for a log, and where readers look for it by default. */
+export function defaultKeyFile(logPath: string): string {
+  return join(dirname(logPath), '.sesame-audit', 'key')
+}
+
+/**
+ * The keys of the default key files of these logs (one per directory), skipping those that do not
+ * exist; an insecure or unreadable one is an error, as for any key file.
+ */
+export function readDefaultKeyFiles(logPaths: string[]): { keys: Buffer[]; searched: string[] } {
+  const searched = [...new Set(logPaths.map(defaultKeyFile))]
+  const keys: Buffer[] = []
+  for (const file of searched) {
+    try {
+      keys.push(...readKeyFile(file))
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+    }
+  }
+  return { keys, searched }
 }
 
 /** Read the key file, or create it (file 0600, a new directory 0700) holding one new key. */

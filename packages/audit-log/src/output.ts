@@ -69,7 +69,7 @@ export function problemLine(problem: { file: string; line: number; kind: string;
 export function verifySummary(result: VerifyResult): string {
   const segments = result.writers.length
   const head = `${result.verified} of ${result.lines} lines verified in ${segments} writer segment${segments === 1 ? '' : 's'} across ${result.files.length} file${result.files.length === 1 ? '' : 's'}`
-  const open = result.open.length > 0 ? `; ${result.open.length} segment(s) still open (allowed)` : ''
+  const open = result.open.length > 0 ? `; ${result.open.length} still open (a writer still writing)` : ''
   return terminalSafe(result.ok ? `OK: ${head}${open}` : `FAILED: ${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}; ${head}${open}`)
 }
 

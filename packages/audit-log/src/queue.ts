@@ -4,7 +4,9 @@
 export class BoundedQueue {
   readonly maxEvents: number
   readonly maxBytes: number
+  /** Items from #head on are queued; the ones before it were taken (dropped in bulk, not one by one). */
   #items: string[] = []
+  #head = 0
   #bytes = 0
 
   constructor(maxEvents: number, maxBytes: number) {
@@ -13,15 +15,16 @@ export class BoundedQueue {
   }
 
   get length(): number {
-    return this.#items.length
+    return this.#items.length - this.#head
   }
 
+  /** Characters queued (the serialized events' lengths). */
   get bytes(): number {
     return this.#bytes
   }
 
   hasRoom(size: number): boolean {
-    return this.#items.length < this.maxEvents && this.#bytes + size <= this.maxBytes
+    return this.length < this.maxEvents && this.#bytes + size <= this.maxBytes
   }
 
   push(item: string): void {
@@ -29,22 +32,24 @@ export class BoundedQueue {
     this.#bytes += item.length
   }
 
-  /** Remove and return the oldest items, at least one, up to about maxBytes in total. */
-  take(maxBytes: number): string[] {
-    if (this.#bytes <= maxBytes) {
-      const all = this.#items
+  /** The oldest item, left in the queue; undefined when empty. */
+  peek(): string | undefined {
+    return this.#items[this.#head]
+  }
+
+  /** Remove and return the oldest item. */
+  shift(): string | undefined {
+    if (this.#head >= this.#items.length) return undefined
+    const item = this.#items[this.#head++]!
+    this.#bytes -= item.length
+    if (this.#head === this.#items.length) {
       this.#items = []
-      this.#bytes = 0
-      return all
+      this.#head = 0
+    } else if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
+      this.#items = this.#items.slice(this.#head)
+      this.#head = 0
     }
-    let count = 0
-    let size = 0
-    while (count < this.#items.length && (count === 0 || size + this.#items[count]!.length <= maxBytes)) {
-      size += this.#items[count]!.length
-      count++
-    }
-    this.#bytes -= size
-    return this.#items.splice(0, count)
+    return item
   }
 }
 

@@ -7,8 +7,9 @@ import { open, stat } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { AuditEvent } from '@sesame/core'
 import type { ControlRecord } from './chain.js'
-import { decrypt, parseLine, writerKey, writerOfFragment, type RawLine } from './format.js'
-import { resolveKeyring, type KeyInput, type Keyring } from './keys.js'
+import { decrypt, isCutShort, parseLine, splitAtRecordStarts, writerKey, writerOfFragment, type RawLine } from './format.js'
+import { AuditKeyMissing } from './errors.js'
+import { createKeyring, readDefaultKeyFiles, resolveKeyring, type KeyInput, type Keyring } from './keys.js'
 
 export type LineProblemKind = 'torn' | 'malformed' | 'unknown_key' | 'unauthentic' | 'unverifiable'
 
@@ -30,7 +31,10 @@ export interface DecodedLine {
 }
 
 export interface ReadOptions {
-  /** Keys to read with (any order; the line says which it needs). Default: SESAME_AUDIT_KEY, then keyFile. */
+  /**
+   * Keys to read with (any order; the line says which it needs). Without it: SESAME_AUDIT_KEY, then
+   * keyFile, then the key file fileSink generates beside the log (`<dir>/.sesame-audit/key`).
+   */
   key?: KeyInput | KeyInput[]
   keyFile?: string
   /** An already resolved keyring (the CLI resolves once for many files). */
@@ -40,8 +44,23 @@ export interface ReadOptions {
 export interface RawTextLine {
   line: number
   text: string
-  /** False for a last line without its newline: a write that never finished. */
+  /**
+   * False for a last line without its newline (a write that never finished), and for the part of a
+   * line before a second record start in it (a write cut short that another one continued).
+   */
   complete: boolean
+  /** The line was longer than MAX_LINE_CHARS: `text` is only its start. */
+  oversized?: true
+}
+
+/** The records of one line of the file: usually one; more when a second record starts inside it. */
+function* recordsOf(line: number, text: string, complete: boolean, oversized = false): Generator<RawTextLine> {
+  if (oversized) {
+    yield { line, text, complete, oversized }
+    return
+  }
+  const pieces = splitAtRecordStarts(text)
+  for (let i = 0; i < pieces.length; i++) yield { line, text: pieces[i]!, complete: complete && i === pieces.length - 1 }
 }
 
 /**
@@ -60,7 +79,7 @@ export async function* readTextLines(file: string, start = 0, firstLineNumber = 
     let from = 0
     for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', from)) {
       line++
-      if (end > from || oversized) yield { line, text: oversized ? rest : text.slice(from, end), complete: true }
+      if (end > from || oversized) yield* recordsOf(line, oversized ? rest : text.slice(from, end), true, oversized)
       oversized = false
       rest = ''
       from = end + 1
@@ -73,11 +92,19 @@ export async function* readTextLines(file: string, start = 0, firstLineNumber = 
       oversized = true
     }
   }
-  if (rest.length > 0) yield { line: line + 1, text: rest, complete: false }
+  if (rest.length > 0) yield* recordsOf(line + 1, rest, false)
 }
 
-export function keyringFor(options: ReadOptions): Keyring {
-  return options.keyring ?? resolveKeyring({ key: options.key, env: process.env.SESAME_AUDIT_KEY, keyFile: options.keyFile, create: false })
+/** The keyring for reading `files`: see ReadOptions for the order the keys are looked for in. */
+export function keyringFor(options: ReadOptions, files: string[]): Keyring {
+  if (options.keyring) return options.keyring
+  const env = process.env.SESAME_AUDIT_KEY
+  if (options.key === undefined && options.keyFile === undefined && (env === undefined || env.trim() === '')) {
+    const { keys, searched } = readDefaultKeyFiles(files)
+    if (keys.length === 0) throw new AuditKeyMissing(searched)
+    return createKeyring(keys)
+  }
+  return resolveKeyring({ key: options.key, env, keyFile: options.keyFile, create: false })
 }
 
 /** How many recent tags per writer the streaming reader keeps to check chain links out of order. */
@@ -108,9 +135,15 @@ export class LineDecoder {
       const writer = writerOfFragment(raw.text)
       if (writer) result.writer = writer
       const whose = writer ? ` (writer ${writer})` : ''
-      result.problem = raw.complete
-        ? { kind: 'malformed', message: `not a whole audit line${whose}: a writer crashed mid-write here, or the line was edited` }
-        : { kind: 'torn', message: `torn last line${whose} with no newline: a writer crashed mid-write, or the file was truncated` }
+      if (raw.oversized) {
+        result.problem = { kind: 'malformed', message: `a line longer than ${MAX_LINE_CHARS} characters${whose}, far longer than any the sink writes: it was put there by someone else` }
+      } else if (!raw.complete) {
+        result.problem = { kind: 'torn', message: `torn line${whose}: the start of a line whose writer crashed mid-write (or the file was truncated here)` }
+      } else if (isCutShort(raw.text)) {
+        result.problem = { kind: 'torn', message: `torn line${whose}: the start of a line whose writer crashed mid-write; what follows was appended on a fresh line` }
+      } else {
+        result.problem = { kind: 'malformed', message: `not a whole audit line${whose}: the line was edited` }
+      }
       return { result }
     }
     result.writer = parsed.w
@@ -187,7 +220,7 @@ export class LineDecoder {
 
 /** Every line of a file, decoded, in file order. Lines that cannot be read carry `problem`. */
 export async function* readAuditLog(file: string, options: ReadOptions = {}): AsyncGenerator<DecodedLine> {
-  const decoder = new LineDecoder(keyringFor(options))
+  const decoder = new LineDecoder(keyringFor(options, [file]))
   for await (const raw of readTextLines(file)) yield decoder.decode(file, raw)
 }
 
@@ -241,7 +274,7 @@ export async function* followTextLines(file: string, options: { signal?: AbortSi
         let from = 0
         for (let end = data.indexOf(0x0a); end !== -1; end = data.indexOf(0x0a, from)) {
           line++
-          if (end > from) yield { line, text: data.toString('utf8', from, oversized ? Math.min(end, from + 256) : end), complete: true }
+          if (end > from) yield* recordsOf(line, data.toString('utf8', from, oversized ? Math.min(end, from + 256) : end), true, oversized)
           oversized = false
           from = end + 1
         }
@@ -256,7 +289,7 @@ export async function* followTextLines(file: string, options: { signal?: AbortSi
       yield { caughtUp: true }
       const current = await stat(file).catch(() => undefined)
       if (current && current.ino !== inode) {
-        if (rest.length > 0) yield { line: line + 1, text: rest.toString('utf8'), complete: false }
+        if (rest.length > 0) yield* recordsOf(line + 1, rest.toString('utf8'), false)
         await handle.close()
         handle = await open(file, 'r')
         inode = (await handle.stat()).ino

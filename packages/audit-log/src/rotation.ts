@@ -20,9 +20,13 @@ export interface RotationPolicy {
   maxFileAgeMs: number
 }
 
-export function shouldRotate(policy: RotationPolicy, size: number, startedAt: number, now: number): boolean {
+/**
+ * Whether to rotate before appending `nextBytes` to a file of `size` bytes. An empty file is never
+ * rotated, so a single line larger than maxFileBytes still gets written (alone in its file).
+ */
+export function shouldRotate(policy: RotationPolicy, size: number, nextBytes: number, startedAt: number, now: number): boolean {
   if (size === 0) return false
-  if (policy.maxFileBytes > 0 && size >= policy.maxFileBytes) return true
+  if (policy.maxFileBytes > 0 && size + nextBytes > policy.maxFileBytes) return true
   return policy.maxFileAgeMs > 0 && now - startedAt >= policy.maxFileAgeMs
 }
 

@@ -3,20 +3,23 @@
 // write() runs on the request path: it clips the client's fields, serializes the event and enqueues
 // it; it never touches the disk and never throws. A drain, run flushInterval after the first event
 // queued since the last one (so a busy server pays for one drain per window, not one per event-loop
-// turn), encrypts what is queued and appends it with ONE write() of whole lines on an O_APPEND
-// descriptor, so lines from several processes never interleave. flush() and close(), a queue holding
-// a full batch, and a burst longer than one batch drain at once (setImmediate). Before each drain
-// window the path is stat'ed: when its inode changed
-// (logrotate moved it) the current segment is closed in the old file and a new one starts in the new
-// file. Each file segment is its own writer with its own id and chain.
+// turn), checks the file, encrypts what is queued and appends it with ONE write() of whole lines on an
+// O_APPEND descriptor, so lines from several processes never interleave. flush() and close(), a queue
+// holding a full batch, and a burst longer than one batch drain at once (setImmediate).
+// Every append starts with a newline: a writer killed inside its write leaves a fragment without one,
+// and the next append (ours or another process's) must not continue that line.
+// Before each batch the path is stat'ed: when its inode changed (logrotate moved it) the current
+// segment is closed in the old file and a new one starts in the new file; when the batch would take
+// the file past maxFileBytes, the sink rotates first or cuts the batch to the room left. Each file
+// segment is its own writer with its own id and chain.
 
-import { closeSync, constants, fdatasync, fstatSync, mkdirSync, openSync, readSync, renameSync, statSync, write, writeSync } from 'node:fs'
+import { closeSync, constants, fdatasync, fstatSync, mkdirSync, openSync, renameSync, statSync, write, writeSync } from 'node:fs'
 import { hostname } from 'node:os'
-import { dirname, join } from 'node:path'
+import { dirname } from 'node:path'
 import { parseDuration, type AuditEvent, type LogSink } from '@sesame/core'
-import { ChainWriter, type ControlRecord } from './chain.js'
+import { ChainWriter, lineBytes, type ControlRecord } from './chain.js'
 import { AuditConfigError, AuditWriteFailed } from './errors.js'
-import { resolveKeyring, type KeyInput, type Keyring } from './keys.js'
+import { defaultKeyFile, resolveKeyring, type KeyInput, type Keyring } from './keys.js'
 import { BoundedQueue, DropCounter } from './queue.js'
 import { applyRetention, rotatedName, shouldRotate, type RotationPolicy } from './rotation.js'
 import { serializeEvent } from './serialize.js'
@@ -113,10 +116,13 @@ interface Batch {
   records: number
 }
 
-/** Under constant load, pause encrypting ahead this often so the file can be checked for rotation. */
-const FILE_CHECK_INTERVAL_MS = 1000
 /** After a rotation failed (say, no permission to rename), wait this long before trying again. */
 const ROTATION_RETRY_MS = 60_000
+
+/** The longest reason a writer closes a segment with (it sizes the room kept for the close record). */
+const REPLACED = 'path replaced (moved or deleted)'
+/** A time as the records spell it (every ISO time until the year 10000 has this length). */
+const SAMPLE_TIME = '2026-01-01T00:00:00.000Z'
 
 interface FlushWaiter {
   upTo: number
@@ -140,28 +146,26 @@ class FileAuditSink implements FileSink {
   readonly #flushIntervalMs: number
   readonly #onError: (error: unknown) => void
   readonly #now: () => number
+  /** Upper bounds of a segment's open and close lines, each with the newline before it. */
+  readonly #openLineBytes: number
+  readonly #closeLineBytes: number
 
   #fd: number | undefined
   #inode = 0
   #device = 0
   #fileStartedAt = 0
-  /** The file's size at the last stat, plus what this process appended since: when to look again. */
+  /** The file's size when it was last checked (right before the batch being written was made). */
   #fileBytes = 0
   #chain: ChainWriter | undefined
   #previousSegment: { writer: string; seq: number; reason: string } | undefined
-  /** Text to put before the next batch: a newline ending a torn line, and the segment's open record. */
-  #header = ''
 
   #accepted = 0
   #written = 0
   #droppedTotal = 0
-  /** Encrypted and chained, waiting for the next append. */
-  #ready: { parts: Buffer[]; bytes: number; records: number } = { parts: [], bytes: 0, records: 0 }
   /** An append in progress (libuv pool). */
   #inFlight: Batch | undefined
   /** An append that failed: retried before anything else, so the chain stays in order. */
   #failedBatch: Batch | undefined
-  #lastFileCheck = 0
   #rotationPausedUntil = 0
   #scheduled = false
   /** The pending drain is a window timer (not an immediate): flush() brings it forward. */
@@ -200,10 +204,16 @@ class FileAuditSink implements FileSink {
     this.#keyring = resolveKeyring({
       key: options.key,
       env: process.env.SESAME_AUDIT_KEY,
-      keyFile: options.keyFile ?? join(dirname(this.path), '.sesame-audit', 'key'),
+      keyFile: options.keyFile ?? defaultKeyFile(this.path),
       create: true,
     })
     this.keyId = this.#keyring.current.id
+    const longestSeq = Number.MAX_SAFE_INTEGER
+    const previous = { writer: 'w'.repeat(16), seq: longestSeq, reason: REPLACED }
+    const open = { $: 'open', at: SAMPLE_TIME, pid: process.pid, host: hostname(), previous } satisfies ControlRecord
+    this.#openLineBytes = 1 + lineBytes(Buffer.byteLength(JSON.stringify(open)), 0)
+    const close = { $: 'close', at: SAMPLE_TIME, reason: REPLACED, lines: longestSeq } satisfies ControlRecord
+    this.#closeLineBytes = 1 + lineBytes(Buffer.byteLength(JSON.stringify(close)), longestSeq)
     // Open now so that a wrong path or permission fails at start-up, not in the first request.
     this.#open()
     this.#runRetention()
@@ -231,11 +241,7 @@ class FileAuditSink implements FileSink {
       this.#admitDropSummary()
       this.#queue.push(json)
       this.#accepted++
-      // A full batch waiting, the queue half full, or the file about to reach maxFileBytes (rotation
-      // by size stays as exact as without the window): no point waiting for the window to end.
-      const queued = this.#queue.bytes
-      const maxFile = this.#rotation.maxFileBytes
-      this.#schedule(queued >= this.#maxBatchBytes || this.#queue.length * 2 >= this.#queue.maxEvents || (maxFile > 0 && this.#fileBytes + queued >= maxFile))
+      this.#schedule(this.#backlogged())
     } catch (error) {
       this.#onError(error)
     }
@@ -275,7 +281,7 @@ class FileAuditSink implements FileSink {
       this.#fd = undefined
       if (fd !== undefined) {
         try {
-          if (this.#chain) writeAll(fd, Buffer.from(this.#closeLine('closed')))
+          if (this.#chain) writeAll(fd, Buffer.from(`\n${this.#closeLine('closed')}`, 'latin1'))
           await syncFd(fd)
         } catch (error) {
           this.#onError(new AuditWriteFailed(this.path, 'closing', { cause: error }))
@@ -298,6 +304,11 @@ class FileAuditSink implements FileSink {
     }
   }
 
+  /** A full batch waiting, or the queue half full: no point waiting for the window to end. */
+  #backlogged(): boolean {
+    return this.#queue.bytes >= this.#maxBatchBytes || this.#queue.length * 2 >= this.#queue.maxEvents
+  }
+
   /** Drain at the end of the window (or `soon`: at the end of this event-loop turn). */
   #schedule(soon = false): void {
     if (this.#retryTimer || this.#closed) return
@@ -315,11 +326,10 @@ class FileAuditSink implements FileSink {
   }
 
   /**
-   * One step of the write-behind loop, run from setImmediate and after each write completes.
-   * Encryption happens on this thread, at most about twice maxBatchBytes per turn (the batch to write
-   * and the one after it), so a burst holds the event loop for a bounded time; while one append is in
-   * flight (on the libuv pool) the next batch is already being encrypted. The file is checked for rotation only at a
-   * quiet point (nothing encrypted but unwritten), because encrypted lines belong to the open segment.
+   * One step of the write-behind loop, run from a timer or setImmediate and after each append
+   * completes: check the file, encrypt one batch (at most maxBatchBytes, at most the room left in the
+   * file) and hand it to write(2) on the libuv pool. One append at a time, so the size checked is the
+   * size the batch lands on.
    */
   #drain(): void {
     if (this.#retryTimer || this.#closed) return
@@ -328,22 +338,13 @@ class FileAuditSink implements FileSink {
       this.#settleWaiters()
       return
     }
-    if (!this.#inFlight) {
-      if (!this.#failedBatch && this.#ready.records === 0 && this.#queue.length > 0 && !this.#checkFileSafely()) return
-      if (!this.#failedBatch && this.#ready.records === 0) this.#encodeSlice()
-      const batch = this.#takeBatch()
-      if (!batch) {
-        this.#settleWaiters()
-        return
-      }
-      this.#startWrite(batch)
+    if (this.#inFlight) return
+    const batch = this.#nextBatch()
+    if (!batch) {
+      this.#settleWaiters()
+      return
     }
-    // Encrypt ahead while the write is in flight, unless a file check is due: that needs the quiet point.
-    const checkDue = this.#now() - this.#lastFileCheck >= FILE_CHECK_INTERVAL_MS
-    if (this.#queue.length > 0 && this.#ready.bytes < this.#maxBatchBytes && !checkDue) {
-      this.#encodeSlice()
-      if (this.#queue.length > 0 && this.#ready.bytes < this.#maxBatchBytes) this.#schedule(true)
-    }
+    this.#startWrite(batch)
   }
 
   #startWrite(batch: Batch): void {
@@ -353,18 +354,17 @@ class FileAuditSink implements FileSink {
       if (error) this.#failed(batch, error)
       else this.#markWritten(batch)
       this.#settleWaiters()
-      // Encrypted lines waiting, or someone waiting in flush(): go on now. Only newly queued events: next window.
-      if (this.#failedBatch || this.#ready.records > 0 || this.#waiters.length > 0) this.#schedule(true)
+      // A failed batch to retry, someone waiting in flush(), or a backlog: go on now. Otherwise the next window.
+      if (this.#failedBatch || this.#waiters.length > 0 || this.#backlogged()) this.#schedule(true)
       else if (this.#queue.length > 0) this.#schedule()
     })
   }
 
   /** Write everything queued synchronously ('block' overflow: the caller waits for the disk). */
   #drainNow(): void {
-    while (!this.#retryTimer && (this.#failedBatch || this.#ready.records > 0 || this.#queue.length > 0)) {
-      if (!this.#failedBatch && this.#ready.records === 0 && !this.#checkFileSafely()) return
-      while (this.#queue.length > 0 && this.#ready.bytes < this.#maxBatchBytes) this.#encodeSlice()
-      const batch = this.#takeBatch()!
+    while (!this.#retryTimer && (this.#failedBatch || this.#queue.length > 0)) {
+      const batch = this.#nextBatch()
+      if (!batch) return
       try {
         writeAll(this.#fd!, batch.bytes)
         this.#markWritten(batch)
@@ -374,43 +374,56 @@ class FileAuditSink implements FileSink {
     }
   }
 
-  #checkFileSafely(): boolean {
+  /**
+   * The next append: the one that failed before (so the chain stays in order), else a new batch made
+   * right after checking the file (rotation, a moved file, the room left). Undefined when there is
+   * nothing to write or the check failed (then a retry is scheduled).
+   */
+  #nextBatch(): Batch | undefined {
+    if (this.#failedBatch) return this.#failedBatch
+    if (this.#queue.length === 0) return undefined
     try {
       this.#checkFile()
-      this.#lastFileCheck = this.#now()
-      return true
     } catch (error) {
       this.#failed(undefined, error)
-      return false
+      return undefined
     }
+    return this.#encodeBatch()
   }
 
-  /** Encrypt and chain the oldest queued records into the ready text, up to maxBatchBytes ready. */
-  #encodeSlice(): void {
-    if (this.#queue.length === 0) return
-    const chain = this.#chain ?? this.#startSegment()
-    if (this.#header !== '') {
-      // Lines are ASCII (base64url and JSON punctuation): latin1 copies them as they are.
-      const header = Buffer.from(this.#header, 'latin1')
-      this.#header = ''
-      this.#ready.parts.push(header)
-      this.#ready.bytes += header.length
-    }
-    const records = this.#queue.take(Math.max(1, this.#maxBatchBytes - this.#ready.bytes))
-    const lines = chain.linesBytes(records)
-    this.#ready.parts.push(lines)
-    this.#ready.bytes += lines.length
-    this.#ready.records += records.length
+  /** Bytes the next append needs at the least: its newline, the open record of a new segment, the first queued line. */
+  #nextAppendBytes(): number {
+    const first = Buffer.byteLength(this.#queue.peek()!)
+    return this.#chain ? 1 + this.#chain.nextLineBytes(first) : this.#openLineBytes + 1 + lineBytes(first, 1)
   }
 
-  /** The next append: the one that failed before (so the chain stays in order), else what is ready. */
-  #takeBatch(): Batch | undefined {
-    if (this.#failedBatch) return this.#failedBatch
-    if (this.#ready.records === 0 && this.#ready.parts.length === 0) return undefined
-    const parts = this.#ready.parts
-    const batch = { bytes: parts.length === 1 ? parts[0]! : Buffer.concat(parts, this.#ready.bytes), records: this.#ready.records }
-    this.#ready = { parts: [], bytes: 0, records: 0 }
-    return batch
+  /**
+   * Encrypt and chain the oldest queued records into one append: a newline first (so the append starts
+   * on a fresh line whatever a crashed writer left before it), then the lines, up to maxBatchBytes and
+   * up to the room left in the file below maxFileBytes (keeping room for the close record). The first
+   * record always goes: #checkFile rotated when it did not fit.
+   */
+  #encodeBatch(): Batch {
+    let text = '\n'
+    let chain = this.#chain
+    if (!chain) {
+      chain = this.#startSegment()
+      text += chain.line(JSON.stringify(this.#openRecord()))
+    }
+    // While rotation is paused after a failed rename, the file grows past the limit: full batches then.
+    const maxFile = this.#now() >= this.#rotationPausedUntil ? this.#rotation.maxFileBytes : 0
+    const budget = Math.min(this.#maxBatchBytes, maxFile > 0 ? maxFile - this.#fileBytes - this.#closeLineBytes : Infinity)
+    let bytes = text.length
+    let records = 0
+    while (this.#queue.length > 0) {
+      const size = chain.nextLineBytes(Buffer.byteLength(this.#queue.peek()!))
+      if (records > 0 && bytes + size > budget) break
+      text += chain.line(this.#queue.shift()!)
+      bytes += size
+      records++
+    }
+    // Lines are ASCII (base64url and JSON punctuation): latin1 copies them as they are.
+    return { bytes: Buffer.from(text, 'latin1'), records }
   }
 
   /**
@@ -428,7 +441,6 @@ class FileAuditSink implements FileSink {
   #markWritten(batch: Batch): void {
     if (this.#failedBatch === batch) this.#failedBatch = undefined
     this.#written += batch.records
-    this.#fileBytes += batch.bytes.length
     if (this.#syncEveryBatch && this.#fd !== undefined) fdatasyncQuiet(this.#fd)
   }
 
@@ -472,21 +484,18 @@ class FileAuditSink implements FileSink {
     this.#device = info.dev
     this.#fileStartedAt = info.size === 0 ? this.#now() : info.birthtimeMs || info.ctimeMs
     this.#fileBytes = info.size
-    // A crash mid-write may have left a torn last line: start on a fresh line so ours stay whole.
-    if (info.size > 0) {
-      const last = Buffer.alloc(1)
-      readSync(fd, last, 0, 1, info.size - 1)
-      if (last[0] !== 0x0a) this.#header = '\n'
-    }
   }
 
   #startSegment(): ChainWriter {
     const chain = new ChainWriter(this.#keyring.current)
     this.#chain = chain
+    return chain
+  }
+
+  #openRecord(): ControlRecord {
     const open: ControlRecord = { $: 'open', at: new Date(this.#now()).toISOString(), pid: process.pid, host: hostname() }
     if (this.#previousSegment) open.previous = this.#previousSegment
-    this.#header += chain.line(JSON.stringify(open))
-    return chain
+    return open
   }
 
   #closeLine(reason: string): string {
@@ -498,25 +507,27 @@ class FileAuditSink implements FileSink {
     return line
   }
 
-  /** Before a batch: follow an external rotation, or rotate ourselves when the file is too big or old. */
+  /**
+   * Before every batch: follow an external rotation (the path names another file now), then rotate
+   * ourselves when the next append would take the file past maxFileBytes or the file is too old.
+   * Leaves #fileBytes at the size the next append lands on (this process appends one batch at a time;
+   * other processes appending to the same file can still add theirs in between).
+   */
   #checkFile(): void {
-    if (this.#fd === undefined) {
-      this.#open()
-      return
+    if (this.#fd === undefined) this.#open()
+    else {
+      let info: ReturnType<typeof statSync> | undefined
+      try {
+        info = statSync(this.path)
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+      }
+      if (!info || info.ino !== this.#inode || info.dev !== this.#device) this.#reopen(REPLACED)
+      else this.#fileBytes = Number(info.size)
     }
-    let info: ReturnType<typeof statSync> | undefined
-    try {
-      info = statSync(this.path)
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
-    }
-    if (!info || info.ino !== this.#inode || info.dev !== this.#device) {
-      this.#reopen('path replaced (moved or deleted)')
-      return
-    }
-    this.#fileBytes = Number(info.size)
     const now = this.#now()
-    if (now >= this.#rotationPausedUntil && shouldRotate(this.#rotation, Number(info.size), this.#fileStartedAt, now)) {
+    const needed = this.#nextAppendBytes() + this.#closeLineBytes
+    if (now >= this.#rotationPausedUntil && shouldRotate(this.#rotation, this.#fileBytes, needed, this.#fileStartedAt, now)) {
       const target = rotatedName(this.path, now)
       this.#endSegmentInCurrentFile('rotated')
       try {
@@ -540,9 +551,7 @@ class FileAuditSink implements FileSink {
   }
 
   #endSegmentInCurrentFile(reason: string): void {
-    const fd = this.#fd!
-    if (this.#chain) writeAll(fd, Buffer.from(this.#header + this.#closeLine(reason)))
-    this.#header = ''
+    if (this.#chain) writeAll(this.#fd!, Buffer.from(`\n${this.#closeLine(reason)}`, 'latin1'))
   }
 
   #reopenAfterEnd(): void {

@@ -8,9 +8,12 @@
 //   reordered lines  -> 'out_of_order' on the lines that moved
 //   deleted lines    -> 'missing' on the next line of that writer
 //   truncated file   -> 'torn' (cut inside a line) and 'unterminated' (cut between lines)
+//   crashed writer   -> 'torn' on the line it was writing and 'unterminated' naming the crash
+// A segment whose writer still holds the file open (live.ts) is open, not a problem.
 
 import type { RawLine } from './format.js'
-import { keyringFor, LineDecoder, readTextLines, type DecodedLine, type ReadOptions } from './reader.js'
+import { LiveWriters } from './live.js'
+import { keyringFor, LineDecoder, readTextLines, type DecodedLine, type RawTextLine, type ReadOptions } from './reader.js'
 
 export type VerifyProblemKind =
   | 'torn'
@@ -34,8 +37,9 @@ export interface VerifyProblem {
 
 export interface VerifyOptions extends ReadOptions {
   /**
-   * Treat a segment without a close record as fine (a writer that is still running). Default false:
-   * it is reported, because a file cut between two lines looks exactly like that.
+   * Treat every segment without a close record as open, not as a problem. Default false: a segment
+   * is open only when its writer still holds the file open (Linux, same host, a process verify may
+   * look at); otherwise it is reported, because a file cut between two lines looks exactly like that.
    */
   allowOpen?: boolean
 }
@@ -50,7 +54,10 @@ export interface VerifyResult {
   /** Writer segments seen, with their first and last line. */
   writers: Array<{ file: string; writer: string; firstLine: number; lastLine: number; lines: number; closed: boolean }>
   problems: VerifyProblem[]
-  /** Segments without a close record when allowOpen is set (reported as problems otherwise). */
+  /**
+   * Segments without a close record that are not problems: their writer is still running and holds
+   * the file open (or allowOpen is set). Also the torn last line of such a writer: a write in progress.
+   */
   open: VerifyProblem[]
 }
 
@@ -73,11 +80,16 @@ interface WriterLines {
   entries: ChainEntry[]
   /** The distinct tags of the lines holding each sequence number (more than one only when tampered). */
   tags: Map<number, Buffer[]>
+  /** From the segment's authentic open record: the writing process. */
+  pid?: number
+  host?: string
+  /** The last torn line that names this writer. */
+  tornLine?: number
 }
 
 export async function verifyAuditLog(files: string | string[], options: VerifyOptions = {}): Promise<VerifyResult> {
   const list = Array.isArray(files) ? files : [files]
-  const decoder = new LineDecoder(keyringFor(options))
+  const decoder = new LineDecoder(keyringFor(options, list))
   const result: VerifyResult = { ok: true, files: list, lines: 0, verified: 0, writers: [], problems: [], open: [] }
   for (const file of list) await verifyFile(file, decoder, options, result)
   result.problems.sort((a, b) => (a.file === b.file ? a.line - b.line : list.indexOf(a.file) - list.indexOf(b.file)))
@@ -89,6 +101,7 @@ async function verifyFile(file: string, decoder: LineDecoder, options: VerifyOpt
   const writers = new Map<string, WriterLines>()
   /** Try the line against each candidate predecessor tag (normally exactly one). */
   const authenticate = (entry: ChainEntry, parsed: RawLine, decoded: DecodedLine, candidates: Array<Buffer | undefined>) => {
+    const writer = writers.get(parsed.w)!
     for (const previousTag of candidates) {
       decoded.problem = undefined
       decoder.open(parsed, previousTag, decoded)
@@ -103,18 +116,26 @@ async function verifyFile(file: string, decoder: LineDecoder, options: VerifyOpt
         entry.authentic = true
         if (previousTag) entry.previousTag = previousTag
         entry.closes = decoded.control?.$ === 'close'
+        if (decoded.control?.$ === 'open' && entry.seq === 0) {
+          writer.pid = decoded.control.pid
+          if (decoded.control.host !== undefined) writer.host = decoded.control.host
+        }
         return
       }
     }
     entry.authentic = false
   }
 
+  /** Lines that are not whole lines; a torn last line may be a write in progress, decided at the end. */
+  const unreadable: Array<{ raw: RawTextLine; problem: VerifyProblem }> = []
+  let lastRaw: RawTextLine | undefined
   for await (const raw of readTextLines(file)) {
+    lastRaw = raw
     result.lines++
     const { result: decoded, parsed } = decoder.parse(file, raw)
     if (!parsed) {
       const problem = decoded.problem!
-      result.problems.push({ file, line: decoded.line, kind: problem.kind, message: problem.message, ...(decoded.writer ? { writer: decoded.writer } : {}) })
+      unreadable.push({ raw, problem: { file, line: decoded.line, kind: problem.kind, message: problem.message, ...(decoded.writer ? { writer: decoded.writer } : {}) } })
       continue
     }
     let lines = writers.get(parsed.w)
@@ -129,6 +150,19 @@ async function verifyFile(file: string, decoder: LineDecoder, options: VerifyOpt
     lines.entries.push(entry)
   }
 
+  const live = new LiveWriters(file)
+  const isLive = (lines: WriterLines | undefined) => lines !== undefined && live.holdsFile(lines.pid, lines.host)
+  for (const { raw, problem } of unreadable) {
+    const lines = problem.writer === undefined ? undefined : writers.get(problem.writer)
+    if (problem.kind === 'torn' && lines) lines.tornLine = problem.line
+    // The end of the file, torn, from a writer still writing: its append is in progress.
+    if (problem.kind === 'torn' && raw === lastRaw && !raw.complete && isLive(lines)) {
+      result.open.push({ ...problem, message: `writer ${problem.writer} is still writing this line` })
+    } else {
+      result.problems.push(problem)
+    }
+  }
+
   for (const [writer, lines] of writers) {
     for (const entry of lines.entries) {
       if (!entry.waiting) continue
@@ -138,11 +172,15 @@ async function verifyFile(file: string, decoder: LineDecoder, options: VerifyOpt
       if (candidates) authenticate(entry, parsed, decoded, candidates)
       else if (!decoder.keyring.byId.has(parsed.k)) authenticate(entry, parsed, decoded, [undefined])
     }
-    verifyChain(file, writer, lines, options, result)
+    verifyChain(file, writer, lines, () => (isLive(lines) ? 'live' : options.allowOpen ? 'allowed' : 'closed'), result)
   }
 }
 
-function verifyChain(file: string, writer: string, lines: WriterLines, options: VerifyOptions, result: VerifyResult): void {
+/**
+ * `unclosed()`: whether a segment without a close record is fine: 'live' (its writer still holds the
+ * file open), 'allowed' (allowOpen), or 'closed' (it must have its close record).
+ */
+function verifyChain(file: string, writer: string, lines: WriterLines, unclosed: () => 'live' | 'allowed' | 'closed', result: VerifyResult): void {
   const { entries } = lines
   const report = (line: number, kind: VerifyProblemKind, message: string) => result.problems.push({ file, line, kind, writer, message })
   // A line whose predecessor is gone cannot be decrypted, but when the next line authenticates
@@ -214,14 +252,20 @@ function verifyChain(file: string, writer: string, lines: WriterLines, options: 
   const last = entries[entries.length - 1]!
   result.writers.push({ file, writer, firstLine: entries[0]!.line, lastLine: last.line, lines: entries.length, closed: closedAt !== undefined })
   if (closedAt === undefined) {
-    const problem: VerifyProblem = {
-      file,
-      line: previousLine ?? last.line,
-      kind: 'unterminated',
-      writer,
-      message: `writer ${writer} has no close record after line ${previousLine ?? last.line}: the file was truncated after this line, or the writer crashed or is still running`,
+    const expect = unclosed()
+    const line = previousLine ?? last.line
+    let message: string
+    if (expect === 'live') {
+      message = `writer ${writer}${lines.pid === undefined ? '' : ` (pid ${lines.pid})`} is still running: its last batch is not closed yet (last line so far: ${line})`
+    } else if (expect === 'allowed') {
+      message = `writer ${writer} has no close record after line ${line} (accepted: allowOpen)`
+    } else if (lines.tornLine !== undefined && lines.tornLine > last.line) {
+      message = `writer ${writer} crashed mid-write: its segment ends in the torn line ${lines.tornLine} and has no close record (lines up to ${line} verified)`
+    } else {
+      message = `writer ${writer} has no close record after line ${line}: the file was truncated after this line, or the writer crashed${lines.pid === undefined ? '' : ` (pid ${lines.pid} is not seen holding the file open)`}`
     }
-    if (options.allowOpen) result.open.push(problem)
+    const problem: VerifyProblem = { file, line, kind: 'unterminated', writer, message }
+    if (expect !== 'closed') result.open.push(problem)
     else result.problems.push(problem)
   }
 }

@@ -1,11 +1,11 @@
 // The sesame-audit bin, run as a real process on real files.
 import { spawn } from 'node:child_process'
-import { chmodSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { AuditEvent } from '@sesame/core'
 import { fileSink } from '@sesame/audit-log'
-import { TEST_KEY, distCli, ensureBuilt, runCli, sampleEvents, tempDir, waitFor } from './support/index.js'
+import { OTHER_KEY, TEST_KEY, distCli, ensureBuilt, runCli, sampleEvents, startWriter, tempDir, waitFor } from './support/index.js'
 
 let dir: string
 let cleanup: () => void
@@ -55,7 +55,8 @@ describe('sesame-audit query', () => {
     expect((await query('--session-ref', 'AAAA')).map((event) => event.at)).toEqual([events[0]!.at, events[2]!.at])
     expect((await query('--since', '2026-11-23T10:00:00Z', '--until', '2026-11-23T11:30:00Z')).map((event) => event.sessionRef)).toEqual(['BBBB2222', 'AAAA1111'])
     const [first] = await query('--type', 'session.expired')
-    expect(first).toEqual({ file: path, line: 5, ...events[3] })
+    // Line 1 is the empty line every append starts with, line 2 the open record.
+    expect(first).toEqual({ file: path, line: 6, ...events[3] })
   })
 
   it('never prints terminal control sequences from the log, in the table or in JSON', async () => {
@@ -81,10 +82,38 @@ describe('sesame-audit query', () => {
     const without = await runCli(['query', path])
     expect(without.status).toBe(2)
     expect(without.stderr).toContain('SESAME_AUDIT_KEY')
+    expect(without.stderr).toContain(`no key file at ${join(dir, '.sesame-audit', 'key')}`)
     chmodSync(keyFile, 0o644)
     const insecure = await runCli(['query', '--key-file', keyFile, path])
     expect(insecure.status).toBe(2)
     expect(insecure.stderr).toContain(`chmod 600 ${keyFile}`)
+  })
+})
+
+describe('the key the sink generated', () => {
+  it('query, tail and verify find it beside the log with no key option; SESAME_AUDIT_KEY and --key-file come first', async () => {
+    // No key given: the sink creates <dir>/.sesame-audit/key.
+    const sink = fileSink({ path })
+    for (const event of sampleEvents()) sink.write(event)
+    await sink.close()
+    const query = await runCli(['query', '--json', path])
+    expect(query.status, query.stderr).toBe(0)
+    expect(query.stdout.trimEnd().split('\n').map((line) => JSON.parse(line).type)).toEqual(sampleEvents().map((event) => event.type))
+    const tail = await runCli(['tail', '-n', '1', '--json', path])
+    expect(tail.status, tail.stderr).toBe(0)
+    expect(JSON.parse(tail.stdout).type).toBe('store.failover')
+    const verify = await runCli(['verify', path])
+    expect(verify.status, verify.stdout).toBe(0)
+    expect(verify.stdout).toContain('OK: 13 of 13 lines verified')
+
+    // A key from the environment or --key-file is used instead of the one beside the log.
+    const otherKeyFile = join(dir, 'other.key')
+    writeFileSync(otherKeyFile, `${OTHER_KEY}\n`, { mode: 0o600 })
+    for (const [args, extraEnv] of [[['verify', path], { SESAME_AUDIT_KEY: OTHER_KEY }], [['verify', '--key-file', otherKeyFile, path], {}]] as const) {
+      const wrong = await runCli([...args], extraEnv)
+      expect(wrong.status).toBe(1)
+      expect(wrong.stdout).toContain('unknown_key')
+    }
   })
 })
 
@@ -108,16 +137,40 @@ describe('sesame-audit verify', () => {
     expect(broken.stdout).toMatch(/FAILED: 2 problems/)
   })
 
-  it('--json prints the result; --allow-open accepts a segment that is still being written', async () => {
-    const sink = fileSink({ path, key: TEST_KEY })
-    sink.write(sampleEvents()[0]!)
-    await sink.flush()
-    const strict = await runCli(['verify', '--json', path], env)
-    expect(strict.status).toBe(1)
-    expect(JSON.parse(strict.stdout).problems).toMatchObject([{ kind: 'unterminated', line: 2 }])
-    const live = await runCli(['verify', '--allow-open', path], env)
-    expect(live.status).toBe(0)
-    await sink.close()
+  it('on the log of a running writer: the open tail is reported as open and verify exits 0 without --allow-open; once the writer is killed, it fails', async () => {
+    const writer = startWriter({ path, key: TEST_KEY, untilSignal: true, tag: 'live', chunk: 10, pauseMs: 20 })
+    await waitFor(() => existsSync(path) && readFileSync(path, 'utf8').split('\n').filter(Boolean).length > 20, 'the writer to be writing')
+    try {
+      const live = await runCli(['verify', path], env)
+      expect(live.status, live.stdout).toBe(0)
+      expect(live.stdout).toMatch(new RegExp(`:\\d+: open: writer \\S+ \\(pid ${writer.pid}\\) is still running: its last batch is not closed yet`))
+      expect(live.stdout).toMatch(/^OK: .*still open \(a writer still writing\)$/m)
+      const json = JSON.parse((await runCli(['verify', '--json', path], env)).stdout)
+      expect(json.ok).toBe(true)
+      expect(json.problems).toEqual([])
+      expect(json.open[0]).toMatchObject({ kind: 'unterminated', writer: expect.any(String) })
+    } finally {
+      writer.kill('SIGKILL')
+      await writer.exited
+    }
+    // The writer is gone: the segment really ends without its close record.
+    const crashed = await runCli(['verify', '--json', path], env)
+    expect(crashed.status).toBe(1)
+    expect(JSON.parse(crashed.stdout).problems.map((problem: { kind: string }) => problem.kind)).toContain('unterminated')
+    // --allow-open still accepts every unclosed segment.
+    const allowed = await runCli(['verify', '--allow-open', path], env)
+    expect(allowed.status).toBe(0)
+    expect(allowed.stdout).toContain('accepted: allowOpen')
+  })
+
+  it('a closed log cut between two lines fails, even while the process that wrote it is still running', async () => {
+    // This process wrote it and is alive, but no longer holds the file open.
+    await writeEvents(path, sampleEvents())
+    const text = readFileSync(path, 'utf8')
+    writeFileSync(path, text.slice(0, text.lastIndexOf('\n', text.length - 2) + 1))
+    const cut = await runCli(['verify', path], env)
+    expect(cut.status).toBe(1)
+    expect(cut.stdout).toMatch(/: unterminated: .* is not seen holding the file open/)
   })
 })
 
@@ -181,7 +234,7 @@ describe('sesame-audit keygen', () => {
     const sink = fileSink({ path: newer, keyFile })
     sink.write(sampleEvents()[1]!)
     await sink.close()
-    expect(readFileSync(newer, 'utf8')).not.toContain(JSON.parse(readFileSync(path, 'utf8').split('\n')[0]!).k)
+    expect(readFileSync(newer, 'utf8')).not.toContain(JSON.parse(readFileSync(path, 'utf8').split('\n').find(Boolean)!).k)
     const both = await runCli(['verify', '--key-file', keyFile, path, newer])
     expect(both.status).toBe(0)
   })

@@ -1,5 +1,5 @@
 // The sink's own rotation by size and age, and retention of rotated files.
-import { existsSync, readdirSync, utimesSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { fileSink, readAuditEvents, rotatedFiles, verifyAuditLog } from '@sesame/audit-log'
@@ -35,6 +35,33 @@ describe('rotation and retention', () => {
     const result = await verifyAuditLog(files, { key: TEST_KEY })
     expect(result.problems).toEqual([])
     expect(result.writers.every((segment) => segment.closed)).toBe(true)
+  })
+
+  it('at full write speed with a 1 MiB limit, every file stays within the limit and every event is in one of them', async () => {
+    const limit = 1024 * 1024
+    const sink = fileSink({ path, key: TEST_KEY, maxFileBytes: limit })
+    const total = 30_000
+    // As fast as the sink takes them: bursts of 1,000 events, yielding only so the drain can run.
+    for (let i = 0; i < total; i++) {
+      sink.write({ ...event(i), userAgent: `Mozilla/5.0 (X11; Linux x86_64) full-speed ${i}` })
+      if (i % 1000 === 999) await new Promise((resolve) => setImmediate(resolve))
+    }
+    await sink.close()
+    expect(sink.stats()).toMatchObject({ dropped: 0, written: total })
+    const files = [...(await rotatedFiles(path)), path]
+    expect(files.length).toBeGreaterThanOrEqual(10)
+    const sizes = files.map((file) => statSync(file).size)
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(limit)
+    // Rotated files are full (within the last line and the room kept for the close record).
+    for (const size of sizes.slice(0, -1)) expect(size).toBeGreaterThan(limit - 2000)
+    const paths: string[] = []
+    for (const file of files) {
+      paths.push(...(await readAuditEvents(file, { key: TEST_KEY })).events.map((entry) => entry.event.path!))
+      const result = await verifyAuditLog(file, { key: TEST_KEY })
+      expect(result.problems).toEqual([])
+      expect(result.writers.every((segment) => segment.closed)).toBe(true)
+    }
+    expect(paths).toEqual(Array.from({ length: total }, (_, i) => `/r/${i}`))
   })
 
   it('rotates by age (injected clock)', async () => {

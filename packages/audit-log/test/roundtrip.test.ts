@@ -109,6 +109,9 @@ describe('keys', () => {
     expect(readFileSync(keyFile, 'utf8')).toBe(keyText)
     const result = await verifyAuditLog(path, { keyFile })
     expect(result.ok).toBe(true)
+    // Readers find that key by themselves when given none.
+    expect((await verifyAuditLog(path)).ok).toBe(true)
+    expect((await readAuditEvents(path)).events.map((entry) => entry.event)).toEqual(sampleEvents().slice(0, 2))
     expect(result.writers).toHaveLength(2)
   })
 
@@ -151,7 +154,8 @@ describe('keys', () => {
     expect((await verifyAuditLog([oldPath, path], { key: [TEST_KEY, OTHER_KEY] })).ok).toBe(true)
     const newOnly = await verifyAuditLog([oldPath, path], { key: TEST_KEY })
     expect(newOnly.ok).toBe(false)
-    expect(newOnly.problems[0]).toMatchObject({ file: oldPath, line: 1, kind: 'unknown_key' })
+    // Line 2: every append starts with a newline, so line 1 is empty.
+    expect(newOnly.problems[0]).toMatchObject({ file: oldPath, line: 2, kind: 'unknown_key' })
     expect(newOnly.problems[0]!.message).toContain(before.keyId)
   })
 })

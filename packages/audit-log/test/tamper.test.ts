@@ -1,5 +1,6 @@
 // Each kind of tampering an attacker with write access to the file (but not the key) can do, and the
-// exact line verify blames for it. The log: line 1 = open record, lines 2-11 = ten events, 12 = close.
+// exact line verify blames for it. The log as the attacker saves it (the sink's empty lines, one before
+// each append, left out): line 1 = open record, lines 2-11 = ten events, 12 = close.
 import { readFileSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -15,7 +16,7 @@ async function writeLog(file: string, key: string, count: number): Promise<strin
   const sink = fileSink({ path: file, key })
   for (let i = 0; i < count; i++) sink.write({ ...sampleEvents()[i % 11]!, path: `/n/${i}` })
   await sink.close()
-  return readFileSync(file, 'utf8').split('\n').slice(0, -1)
+  return readFileSync(file, 'utf8').split('\n').filter((line) => line !== '')
 }
 
 function save(newLines: string[]): void {
@@ -31,6 +32,7 @@ beforeEach(async () => {
   path = join(dir, 'audit.log')
   lines = await writeLog(path, TEST_KEY, 10)
   expect(lines).toHaveLength(12)
+  save(lines)
   expect((await verifyAuditLog(path, { key: TEST_KEY })).ok).toBe(true)
 })
 afterEach(() => cleanup())
@@ -182,6 +184,16 @@ describe('verify catches tampering at the right line', () => {
     ])
   })
 
+  it('a crashed write continued on the same line (no newline between): the fragment is torn, the line after it still verifies', async () => {
+    const other = await writeLog(join(dir, 'other.log'), TEST_KEY, 3)
+    lines[4] = other[2]!.slice(0, 70) + lines[4]!
+    save(lines)
+    const result = await verifyAuditLog(path, { key: TEST_KEY })
+    expect(where(result)).toEqual([[5, 'torn']])
+    expect(result.problems[0]!.writer).toBe(JSON.parse(other[2]!).w)
+    expect(result.verified).toBe(12)
+  })
+
   it('blames only the tampered writer when two writers share the file', async () => {
     const shared = join(dir, 'shared.log')
     const a = fileSink({ path: shared, key: TEST_KEY })
@@ -195,7 +207,7 @@ describe('verify catches tampering at the right line', () => {
     await a.close()
     await b.close()
     path = shared
-    const all = readFileSync(shared, 'utf8').split('\n').slice(0, -1)
+    const all = readFileSync(shared, 'utf8').split('\n').filter((line) => line !== '')
     expect((await verifyAuditLog(shared, { key: TEST_KEY })).writers).toHaveLength(2)
     const writerB = JSON.parse(all[3]!).w
     const bLines = all.map((text, index) => [JSON.parse(text).w, index] as const).filter(([w]) => w === writerB)
