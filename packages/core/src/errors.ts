@@ -90,3 +90,23 @@ export class SessionRejectLimit extends SesameError {
     ;(this as { expose: boolean }).expose = true
   }
 }
+
+/**
+ * An express-session / koa-session member or option that sesame does not offer, called at run time
+ * (e.g. changing `req.session.cookie.secure` per request). The message says what to use instead.
+ */
+export class SessionCompatUnsupported extends SesameError {
+  constructor(what: string, instead: string) {
+    super('SESSION_COMPAT_UNSUPPORTED', `sesame: ${what} is not supported: ${instead}`)
+  }
+}
+
+/** Koa's `ctx.session` was read before the session middleware ran, and the store answers asynchronously. */
+export class SessionNotLoaded extends SesameError {
+  constructor() {
+    super(
+      'SESSION_NOT_LOADED',
+      'sesame: ctx.session was read before the session middleware loaded it, and the store answers asynchronously. Mount session() before the middleware that reads ctx.session.',
+    )
+  }
+}

@@ -36,4 +36,18 @@ export interface RequestState {
   touchRequested: boolean
   /** The record as loaded, for the ip/userAgent it carries. */
   record: SessionRecord | undefined
+
+  // ---- compat (express-session / koa-session idioms; see compat/)
+  /** Which peer library's idioms the adapter follows (express: `regenerate(cb)` starts with empty data). */
+  readonly flavour: 'express' | 'koa' | undefined
+  /** "Remember me": a persistent cookie (Max-Age) and the lifetime that goes with it. */
+  remembered: boolean
+  /** The maxAge asked for (ms, already capped by rememberMaxAge), while remembered. */
+  rememberMs: number | undefined
+  /** The lifetime changed on a stored session: the commit moves it to a new id with the new deadline. */
+  lifetimeChanged: boolean
+  /** koa-session's `autoCommit: false`: set by the adapter, runs the commit now and sets the cookie. */
+  manualCommit: (() => Promise<void>) | undefined
+  /** The `session.cookie` view, made on first use. */
+  cookieView: object | undefined
 }
