@@ -35,7 +35,7 @@ import { destroy } from './destroy.js'
 import { emitExpired, type EngineContext } from './engine-context.js'
 import { SessionConfigError, SessionReadOnly } from './errors.js'
 import { newSessionId } from './id.js'
-import { load } from './load.js'
+import { freshFor, load } from './load.js'
 import { resolveOptions, type ResolvedOptions, type SessionOptions } from './options.js'
 import { login, regenerate } from './rebind.js'
 import { RecentExpiries } from './recent-expiries.js'
@@ -153,6 +153,15 @@ export class Engine implements SessionHost {
     const clearCookie = state.clearCookie
     resetState(state, this.options)
     state.clearCookie = clearCookie
+  }
+
+  /**
+   * A fresh session for this request without loading anything (synchronous): what Koa's ctx.session
+   * is when read before the middleware ran. Its writes are applied on top of the loaded session later;
+   * it is never committed itself.
+   */
+  detached(info: RequestInfo): RequestState {
+    return freshFor(this.#context, info, false)
   }
 
   /** Does the session apply to a request for `path`? Outside `cookie.path` there is none (express-session). */

@@ -2,9 +2,9 @@
 // Reads the cookie header, client address and protocol; holds the response until the engine has
 // committed; hands store errors to next(err) while headers are still unsent.
 
-import { ServerResponse } from 'node:http'
+import { IncomingMessage, ServerResponse } from 'node:http'
 import type { TLSSocket } from 'node:tls'
-import { createEngine, type Engine, type RequestState, type Session, type SessionOptions } from '@sesame/core'
+import { createEngine, translateOptions, type CookieOptions, type Engine, type RequestState, type Session, type SessionOptions } from '@sesame/core'
 import { holdResponse, installHoldWrappers } from '@sesame/core/node-http'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 
@@ -12,8 +12,10 @@ declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
     interface Request {
-      /** The sesame session: plain data properties plus id, meta, login(), logout(), ... */
+      /** The sesame session: plain data properties plus id, meta, login(), logout(), ... `req.session = null` destroys it. */
       session: Session
+      /** express-session's req.sessionID: the session's id (as `req.session.id`). */
+      readonly sessionID: string | undefined
     }
   }
 }
@@ -26,13 +28,39 @@ export interface SessionMiddleware extends RequestHandler {
 }
 
 export type { Session, SessionOptions } from '@sesame/core'
+export { expressSessionStore } from '@sesame/core'
 
-export function session(options: SessionOptions): SessionMiddleware {
-  const engine = createEngine(options)
+/**
+ * sesame's options, plus express-session's names (`name`, `resave`, `rolling`, `unset`, `proxy`,
+ * `genid`, `cookie.maxAge`, `cookie.expires`, `cookie.priority`): each is mapped, or accepted with one
+ * start-up warning, or refused when it would weaken security (see the README's table). `store` may be
+ * an express-session Store (connect-redis, memorystore, ...): it is wrapped by expressSessionStore().
+ */
+export type ExpressSessionOptions = Omit<SessionOptions, 'cookie' | 'store'> & {
+  store?: SessionOptions['store'] | { get: unknown; set: unknown; destroy: unknown }
+  cookie?: CookieOptions & { maxAge?: number | null; expires?: Date | null; priority?: string; sameSite?: CookieOptions['sameSite'] | true }
+  name?: string
+  resave?: boolean
+  rolling?: boolean
+  unset?: 'destroy' | 'keep'
+  proxy?: boolean
+  genid?: (req: Request) => string
+}
+
+export function session(options: ExpressSessionOptions): SessionMiddleware {
+  const engine = createEngine(translateOptions(options, 'express').options)
+
+  /** `req.session = null` (or `delete req.session`) destroys the session, then the commit runs. */
+  const commitFor = (req: Request, state: RequestState): Promise<string | undefined> => {
+    const current = Reflect.get(req, 'session') as unknown
+    if (current === null || current === undefined) return state.session.destroy().then(() => engine.commit(state))
+    return engine.commit(state)
+  }
 
   const attach = (req: Request, res: Response, next: NextFunction, socket: object | null, state: RequestState): void => {
+    defineSessionId(Object.getPrototypeOf(req) as object | null)
     req.session = state.session
-    holdResponse(res, () => engine.commit(state), next, expressResponse(res), socket)
+    holdResponse(res, () => commitFor(req, state), next, expressResponse(res), socket)
     next()
   }
 
@@ -44,6 +72,9 @@ export function session(options: SessionOptions): SessionMiddleware {
     const socket = Reflect.get(req, 'socket') as Request['socket']
     const url = (Reflect.get(req, 'originalUrl') ?? Reflect.get(req, 'url') ?? '') as string
     const query = url.indexOf('?')
+    const path = query === -1 ? url : url.slice(0, query)
+    // Outside cookie.path there is no session and no cookie (as express-session).
+    if (!engine.appliesTo(path)) return next()
     let loaded: RequestState | Promise<RequestState>
     try {
       loaded = engine.load({
@@ -54,7 +85,8 @@ export function session(options: SessionOptions): SessionMiddleware {
         forwardedProto: headers['x-forwarded-proto'] as string | undefined,
         userAgent: headers['user-agent'],
         method: Reflect.get(req, 'method') as string,
-        path: query === -1 ? url : url.slice(0, query),
+        path,
+        flavour: 'express',
       })
     } catch (error) {
       return next(error)
@@ -64,6 +96,28 @@ export function session(options: SessionOptions): SessionMiddleware {
   }
 
   return Object.assign(middleware, { engine, close: () => engine.close() })
+}
+
+/** Request prototypes that have the sessionID accessor. */
+const withSessionId = new WeakSet<object>()
+
+/**
+ * express-session's `req.sessionID`, as an accessor on the request's prototype: the app's own
+ * `app.request` object (each Express app has its own; never Express's shared `request` or Node's
+ * IncomingMessage.prototype), so no property is added to each request. It reads `req.session.id`.
+ */
+function defineSessionId(proto: object | null): void {
+  if (proto === null || withSessionId.has(proto)) return
+  withSessionId.add(proto)
+  if (Object.hasOwn(proto, 'sessionID') || proto === IncomingMessage.prototype) return
+  Object.defineProperty(proto, 'sessionID', {
+    configurable: true,
+    enumerable: false,
+    get(this: Request): string | undefined {
+      const current = Reflect.get(this, 'session') as Session | null | undefined
+      return current && typeof current === 'object' ? current.id : undefined
+    },
+  })
 }
 
 /** Response prototypes already checked: the one below Node's ServerResponse.prototype, or undefined. */
