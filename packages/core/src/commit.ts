@@ -78,7 +78,8 @@ export async function persist(context: EngineContext, state: RequestState, expli
   const texts = serializeSession(state, options.maxSessionBytes)
   const now = Date.now()
   if (!state.persisted) {
-    if (hasNoData(texts) && !explicit && !options.saveUninitialized && state.userId === undefined) return
+    // saveUninitialized never stores the empty session that follows a destroy in the same request.
+    if (hasNoData(texts) && !explicit && (!options.saveUninitialized || state.destroyed) && state.userId === undefined) return
     await create(context, state, texts, now)
     audit.emit('session.created', state.key!, state.client)
     return

@@ -29,6 +29,8 @@ export interface RequestState {
   persisted: boolean
   /** Send a clearing Set-Cookie unless a new session is written (after destroy, or a vanished record). */
   clearCookie: boolean
+  /** destroy()/logout() ran in this request: saveUninitialized does not store the empty session after it. */
+  destroyed: boolean
   /** JSON text per key as last loaded from / written to the store. */
   snapshot: Record<string, string>
   userId: string | undefined
@@ -82,6 +84,7 @@ export function freshState(
     isNew: true,
     persisted: false,
     clearCookie: false,
+    destroyed: false,
     snapshot: {},
     userId: undefined,
     userChanged: false,
