@@ -24,5 +24,5 @@ export { translateOptions, type Flavour, type KoaCompat, type Translated } from 
 export { SessionCookie, type CookieAttributes } from './compat/cookie-view.js'
 export type { NodeCallback } from './compat/callback.js'
 export { expressSessionStore, type ExpressSessionStoreLike } from './stores/express-session-store.js'
-export { koaSessionStore, type KoaSessionStoreLike } from './stores/koa-session-store.js'
+export { koaSessionStore, type KoaSessionStoreLike, type KoaSessionStoreOptions } from './stores/koa-session-store.js'
 export { WholeRecordStore, type WholeValueStore, type WholeValue } from './stores/whole-record-store.js'

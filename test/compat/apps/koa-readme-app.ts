@@ -16,7 +16,7 @@ async function form(ctx: Koa.Context): Promise<Record<string, string>> {
   return Object.fromEntries(new URLSearchParams(text))
 }
 
-export function koaReadmeApp(session: SessionFactory, secret: string, store?: unknown): Koa {
+export function koaReadmeApp(session: SessionFactory, secret: string, store?: unknown, prefix?: string): Koa {
   const app = new Koa()
   app.silent = true
 
@@ -35,7 +35,7 @@ export function koaReadmeApp(session: SessionFactory, secret: string, store?: un
     secure: false /** (boolean) secure cookie (false: these tests speak plain HTTP) */,
     sameSite: undefined /** (string) session cookie sameSite options (the README's null is refused by koa-session 7's own option check) */,
     secret,
-    ...(store ? { store } : {}),
+    ...(store ? { store, prefix } : {}),
   }
 
   app.use(session(CONFIG, app))

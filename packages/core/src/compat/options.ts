@@ -87,7 +87,12 @@ export function translateOptions(
     const store = take('store')
     if (store === undefined || isSesameStore(store)) out.store = store
     else if (flavour === 'express') out.store = expressSessionStore(store as ExpressSessionStoreLike)
-    else out.store = koaSessionStore(store as KoaSessionStoreLike)
+    else {
+      // koa-session's `prefix` goes before the store keys, as koa-session puts it before its ids.
+      const prefix = take('prefix')
+      if (prefix !== undefined && typeof prefix !== 'string') throw new SessionConfigError('`prefix` must be a string.')
+      out.store = koaSessionStore(store as KoaSessionStoreLike, { prefix })
+    }
   }
   if (has('genid')) {
     take('genid')
@@ -173,7 +178,7 @@ export function translateOptions(
     }
     if (has('prefix')) {
       take('prefix')
-      accept('prefix', 'store keys are a one-way hash of the session id (no prefix); give your store its own prefix (e.g. koa-redis\'s keyPrefix) to keep keys apart.')
+      accept('prefix', 'without a koa-session `store` there are no store keys to prefix (sesame\'s own stores take their own `prefix`, e.g. redisStore({ prefix })).')
     }
   }
 

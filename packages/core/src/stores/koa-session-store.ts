@@ -14,7 +14,12 @@ export interface KoaSessionStoreLike {
   destroy(key: string, options: { ctx?: unknown }): unknown
 }
 
-export function koaSessionStore(store: KoaSessionStoreLike): SessionStore {
+export interface KoaSessionStoreOptions {
+  /** Put before every key (koa-session's `prefix` option), e.g. to keep apart apps sharing one Redis. */
+  prefix?: string
+}
+
+export function koaSessionStore(store: KoaSessionStoreLike, { prefix = '' }: KoaSessionStoreOptions = {}): SessionStore {
   for (const method of ['get', 'set', 'destroy'] as const) {
     if (typeof (store as unknown as Record<string, unknown> | null)?.[method] !== 'function') {
       throw new SessionConfigError(`\`store\` has no ${method}() method: pass a koa-session store ({ get, set, destroy }) or a sesame store (memoryStore(), redisStore()).`)
@@ -22,13 +27,13 @@ export function koaSessionStore(store: KoaSessionStoreLike): SessionStore {
   }
   return new WholeRecordStore({
     async read(key) {
-      return (await store.get(key, undefined, { rolling: false })) ?? undefined
+      return (await store.get(prefix + key, undefined, { rolling: false })) ?? undefined
     },
     async write(key, value, ttlMs) {
-      await store.set(key, { ...value, _expire: Date.now() + ttlMs, _maxAge: ttlMs }, ttlMs, { rolling: false, changed: true })
+      await store.set(prefix + key, { ...value, _expire: Date.now() + ttlMs, _maxAge: ttlMs }, ttlMs, { rolling: false, changed: true })
     },
     async remove(key) {
-      await store.destroy(key, {})
+      await store.destroy(prefix + key, {})
     },
   })
 }
