@@ -45,19 +45,19 @@ const warnings = () => warn.mock.calls.map((call: unknown[]) => String(call[0]))
 
 describe('express-session options', () => {
   it('the options nearly every app passes start without a word, mapped onto sesame', () => {
-    const middleware = express({ resave: false, saveUninitialized: true, name: 'app.sid', proxy: true, unset: 'destroy', rolling: false, cookie: { maxAge: 86_400_000, secure: 'auto', httpOnly: true, sameSite: true, path: '/', domain: 'example.com' } })
+    const middleware = express({ resave: false, saveUninitialized: true, name: 'app.sid', unset: 'destroy', rolling: false, cookie: { maxAge: 86_400_000, secure: 'auto', httpOnly: true, sameSite: true, path: '/', domain: 'example.com' } })
     expect(warnings()).toEqual([])
     const options = middleware.engine.options
     expect(options.saveUninitialized).toBe(true)
-    expect(options.trustProxy).toBe(true)
     expect(options.remember).toBe(86_400_000)
     expect(options.cookie).toMatchObject({ name: 'app.sid', sameSite: 'Strict', domain: 'example.com', httpOnly: true })
   })
 
   it('options sesame does differently are accepted with one warning each, saying what it does instead', () => {
-    express({ resave: true, rolling: true, unset: 'keep', genid: () => 'x', cookie: { expires: new Date(Date.now() + 1000), priority: 'high' } })
+    express({ resave: true, rolling: true, unset: 'keep', proxy: true, genid: () => 'x', cookie: { expires: new Date(Date.now() + 1000), priority: 'high' } })
     const lines = warnings()
-    expect(lines).toHaveLength(6)
+    expect(lines).toHaveLength(7)
+    expect(lines.find((l: string) => l.includes('`proxy: true`'))).toMatch(/Express's req\.protocol and req\.ip.*trust proxy/)
     expect(lines.find((l: string) => l.includes('`resave: true`'))).toMatch(/only keys whose value changed are written/)
     expect(lines.find((l: string) => l.includes('`rolling: true`'))).toMatch(/idle timeout already rolls on the server/)
     expect(lines.find((l: string) => l.includes("`unset: 'keep'`"))).toMatch(/req\.session = null.*destroys/)

@@ -5,7 +5,8 @@ import request, { type Response } from 'supertest'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { Engine, memoryStore, storeKey, type AuditEvent, type MemoryStore, type SessionOptions } from '@sesame/core'
 import { FaultyStore } from '../support/faulty-store.js'
-import type { Harness, RunningApp } from './harness.js'
+import { appendingProxy, type AppendingProxy } from './appending-proxy.js'
+import type { AppSettings, Harness, RunningApp } from './harness.js'
 
 const SECRET = 'a-test-secret-that-is-long-enough-0001'
 const OTHER_SECRET = 'another-apps-secret-long-enough-0000002'
@@ -47,15 +48,25 @@ export function runConformance(harness: Harness): void {
     let events: AuditEvent[]
     const running: RunningApp[] = []
 
-    async function start(options: Partial<SessionOptions> = {}): Promise<RunningApp> {
-      const started = await harness.start({
-        secret: SECRET,
-        store,
-        ...options,
-        audit: { hooks: [(event) => void events.push(event)], coalesceRejected: 0, ...options.audit },
-      })
+    /** Start an app; `trustedProxies` is set the way its framework's users set it (see harness.ts). */
+    async function start({ trustedProxies, ...options }: Partial<SessionOptions> & AppSettings = {}): Promise<RunningApp> {
+      const started = await harness.start(
+        {
+          secret: SECRET,
+          store,
+          ...options,
+          audit: { hooks: [(event) => void events.push(event)], coalesceRejected: 0, ...options.audit },
+        },
+        { trustedProxies },
+      )
       running.push(started)
       return started
+    }
+    const proxies: AppendingProxy[] = []
+    async function behindProxy(app: RunningApp, scheme: 'http' | 'https'): Promise<AppendingProxy> {
+      const proxy = await appendingProxy(app.server, scheme)
+      proxies.push(proxy)
+      return proxy
     }
     const eventsOf = (type: string) => events.filter((event) => event.type === type)
 
@@ -66,6 +77,7 @@ export function runConformance(harness: Harness): void {
     })
     afterEach(async () => {
       vi.useRealTimers()
+      for (const proxy of proxies.splice(0)) await proxy.close()
       for (const started of running.splice(0)) await started.close()
       store.close()
     })
@@ -339,17 +351,46 @@ export function runConformance(harness: Harness): void {
       expect(JSON.stringify(errors)).not.toContain(client.cookie!)
     })
 
-    it("15. secure: 'auto' sets Secure only over HTTPS, or X-Forwarded-Proto https with trustProxy", async () => {
+    it("15. secure: 'auto' sets Secure only over HTTPS, or X-Forwarded-Proto https from a trusted proxy", async () => {
       const plain = sessionCookie(await new Client(app.server).get('/count'))!.raw
       expect(plain).not.toMatch(/Secure/)
-      const spoofed = sessionCookie(await new Client(app.server).get('/count', { 'X-Forwarded-Proto': 'https' }))!.raw
+      const spoofed = sessionCookie(await new Client(app.server).get('/count', { 'X-Forwarded-Proto': 'https', 'X-Forwarded-For': '203.0.113.9' }))!.raw
       expect(spoofed).not.toMatch(/Secure/)
-      const proxied = await start({ trustProxy: true })
+      expect(eventsOf('session.created').at(-1)!.ip).not.toBe('203.0.113.9')
+      const proxied = await start({ trustedProxies: 1 })
       const behindProxy = sessionCookie(await new Client(proxied.server).get('/count', { 'X-Forwarded-Proto': 'https', 'X-Forwarded-For': '203.0.113.9' }))!.raw
       expect(behindProxy).toMatch(/; Secure/)
       expect(eventsOf('session.created').at(-1)!.ip).toBe('203.0.113.9')
       const always = await start({ cookie: { secure: true } })
       expect(sessionCookie(await new Client(always.server).get('/count'))!.raw).toMatch(/; Secure/)
+    })
+
+    it('15a. behind an appending proxy, a client-written X-Forwarded-For never becomes the client address (audit ip, session list, rejectLimit)', async () => {
+      const proxied = await start({ trustedProxies: 1, rejectLimit: 5 })
+      const tls = await behindProxy(proxied, 'https')
+      const client = '127.0.0.5' // the address the proxy sees and appends
+      const forged = (i: number) => ({ 'X-Forwarded-For': `198.51.100.${i}` })
+      const login = await tls.get('/login?user=mallory', { clientAddress: client, headers: forged(1) })
+      expect(login.status).toBe(200)
+      const cookieLine = (login.headers['set-cookie'] ?? []).find((line) => line.startsWith('sid='))!
+      expect(cookieLine).toMatch(/; Secure/) // the proxy's X-Forwarded-Proto: https is believed
+      expect(eventsOf('session.login').at(-1)!.ip).toBe(client)
+      const [listed] = await proxied.engine.listUserSessions('mallory')
+      expect(listed!.ip).toBe(client)
+      // The reject limit counts the real address: a new forged X-Forwarded-For per try does not reset it.
+      for (let i = 0; i < 5; i++) expect((await tls.get('/read', { clientAddress: client, headers: { ...forged(10 + i), Cookie: `sid=forged-${i}` } })).status).toBe(200)
+      const limited = await tls.get('/read', { clientAddress: client, headers: { ...forged(99), Cookie: 'sid=forged-again' } })
+      expect(limited.status).toBe(429)
+      const rejected = eventsOf('session.rejected')
+      expect(rejected.length).toBeGreaterThanOrEqual(5)
+      expect(new Set(rejected.map((event) => event.ip))).toEqual(new Set([client]))
+      expect(JSON.stringify(events)).not.toContain('198.51.100.')
+      // Another client behind the same proxy is not limited.
+      expect((await tls.get('/read', { clientAddress: '127.0.0.6', headers: { Cookie: 'sid=forged' } })).status).toBe(200)
+      // A plain-HTTP proxy replaces a client-written X-Forwarded-Proto: https, so no Secure.
+      const plainProxy = await behindProxy(proxied, 'http')
+      const overHttp = await plainProxy.get('/count', { clientAddress: client, headers: { 'X-Forwarded-Proto': 'https' } })
+      expect((overHttp.headers['set-cookie'] ?? []).find((line) => line.startsWith('sid='))).not.toMatch(/Secure/)
     })
 
     it('16. oversized and malformed cookie headers, duplicate names and non-JSON data: clear errors or a fresh session', async () => {

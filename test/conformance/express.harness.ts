@@ -6,10 +6,10 @@ import { routes } from './routes.js'
 
 export const expressHarness: Harness = {
   name: 'express',
-  async start(options) {
+  async start(options, settings = {}) {
     const app = express()
     const sessions = session(options)
-    app.set('trust proxy', false)
+    app.set('trust proxy', settings.trustedProxies ?? false)
     app.use(sessions)
     for (const [path, route] of Object.entries(routes)) {
       app.all(path, async (req: Request, res: Response, next: NextFunction) => {

@@ -9,9 +9,19 @@ export interface RunningApp {
   close(): Promise<void>
 }
 
+/** How the app is deployed, set the way users of its framework set it. */
+export interface AppSettings {
+  /**
+   * The app sits behind this many proxies it trusts (`true`: trust every hop), each appending to
+   * X-Forwarded-For. Express: `app.set('trust proxy', n)`; Koa: `app.proxy = true`,
+   * `app.maxIpsCount = n`; fetch handlers: sesame's `trustProxy: n`.
+   */
+  trustedProxies?: number | true
+}
+
 export interface Harness {
   name: string
-  start(options: SessionOptions): Promise<RunningApp>
+  start(options: SessionOptions, settings?: AppSettings): Promise<RunningApp>
 }
 
 /** Error bodies every harness sends: the typed error's code, never its message (which may be long). */

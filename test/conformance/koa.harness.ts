@@ -9,10 +9,14 @@ import { routes } from './routes.js'
 export function koaHarnessFor(name: string, KoaClass: typeof Koa): Harness {
   return {
     name,
-    async start(options) {
+    async start(options, settings = {}) {
       const app = new KoaClass()
       const sessions = session(options)
       app.silent = true
+      if (settings.trustedProxies !== undefined) {
+        app.proxy = true
+        app.maxIpsCount = settings.trustedProxies === true ? 0 : settings.trustedProxies
+      }
       // The app's error middleware, outermost: store errors reach it like any other error.
       app.use(async (ctx, next) => {
         try {

@@ -1,7 +1,8 @@
 // withSession served by a plain node:http server: IncomingMessage -> Request, Response -> ServerResponse.
 // The bridge is what any fetch-style host does. A Request has no socket, so the client address
-// reaches sesame only as X-Forwarded-For (believed only with trustProxy) and the protocol only as
-// the URL's scheme, which the bridge takes from the socket (https only over TLS).
+// reaches sesame only as X-Forwarded-For (believed only with trustProxy, which the harness sets from
+// its `trustedProxies` setting) and the protocol as the URL's scheme, which the bridge takes from the
+// socket (https only over TLS), or X-Forwarded-Proto with trustProxy.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { TLSSocket } from 'node:tls'
 import { Readable } from 'node:stream'
@@ -36,8 +37,9 @@ async function send(response: Response, res: ServerResponse): Promise<void> {
 
 export const nextHarness: Harness = {
   name: 'next (withSession over node:http)',
-  async start(options) {
-    const sessions = nextSession({ ...options, shared: false })
+  async start(options, settings = {}) {
+    const trustProxy = settings.trustedProxies ?? options.trustProxy
+    const sessions = nextSession({ ...options, trustProxy, shared: false })
     const handler = sessions.withSession<{ params: Promise<Record<string, string>> }>(async (request, { session }) => {
       const url = new URL(request.url)
       const route = routes[url.pathname]

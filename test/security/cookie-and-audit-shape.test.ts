@@ -38,7 +38,7 @@ for (const harness of harnesses) {
     })
 
     it("Secure over HTTPS (trusted proxy), and a '__Host-' cookie is accepted with secure 'auto'", async () => {
-      const app = await apps.start({ trustProxy: true, cookie: { name: '__Host-sid' } })
+      const app = await apps.start({ trustedProxies: 1, cookie: { name: '__Host-sid' } })
       const res = await send(app, '/count', undefined, { 'X-Forwarded-Proto': 'https' })
       const line = sessionSetCookie(res, '__Host-sid')
       expect(line).toMatch(/; Secure/)
@@ -47,7 +47,7 @@ for (const harness of harnesses) {
     })
 
     it('audit events carry when, who, where and what; UTC timestamps; a sessionRef that is stable per session and is not the id', async () => {
-      const app = await apps.start({ trustProxy: true })
+      const app = await apps.start({ trustedProxies: 1 })
       const headers = { 'User-Agent': 'AuditTest/1.0', 'X-Forwarded-For': '203.0.113.50' }
       const client = new Client(app.server)
       await client.get('/count', headers)

@@ -30,7 +30,7 @@ for (const harness of harnesses) {
 
     it('3,000 rejected cookies from one client: one event per client per interval, each carrying the count', async () => {
       vi.useFakeTimers({ toFake: ['Date'] })
-      const app = await apps.start({ trustProxy: true, audit: { coalesceRejected: '1m' } })
+      const app = await apps.start({ trustedProxies: 1, audit: { coalesceRejected: '1m' } })
       const from = (ip: string) => ({ 'X-Forwarded-For': ip })
       await flood(3000, (i) => send(app, '/read', `sid=garbage-${i}`, from('203.0.113.1')))
       await flood(5, (i) => send(app, '/read', `sid=other-${i}`, from('203.0.113.2')))
@@ -56,7 +56,7 @@ for (const harness of harnesses) {
 
     it('opt-in rejectLimit: 429 after N rejected cookies per client per minute, other clients unaffected', async () => {
       vi.useFakeTimers({ toFake: ['Date'] })
-      const app = await apps.start({ trustProxy: true, rejectLimit: 20 })
+      const app = await apps.start({ trustedProxies: 1, rejectLimit: 20 })
       const attacker = { 'X-Forwarded-For': '198.51.100.66' }
       const neighbour = { 'X-Forwarded-For': '198.51.100.77' }
       const good = new Client(app.server)

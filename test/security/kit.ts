@@ -6,7 +6,7 @@ import { afterAll, beforeAll } from 'vitest'
 import request, { type Response } from 'supertest'
 import { seal as ironSeal, defaults as ironDefaults } from 'iron-webcrypto'
 import { memoryStore, resolveSecrets, type AuditEvent, type MemoryStore, type SessionOptions } from '@sesame/core'
-import type { Harness, RunningApp } from '../conformance/harness.js'
+import type { AppSettings, Harness, RunningApp } from '../conformance/harness.js'
 import { FaultyStore } from '../support/faulty-store.js'
 
 export const SECRET = 'security-suite-secret-0123456789-abcdef'
@@ -29,15 +29,19 @@ export class Apps {
   readonly #running: App[] = []
   constructor(readonly harness: Harness) {}
 
-  async start(options: Partial<SessionOptions> = {}, store: MemoryStore = memoryStore({ max: 1000 })): Promise<App> {
+  /** `trustedProxies` is set the way the app's framework sets it (see conformance/harness.ts). */
+  async start({ trustedProxies, ...options }: Partial<SessionOptions> & AppSettings = {}, store: MemoryStore = memoryStore({ max: 1000 })): Promise<App> {
     const events: AuditEvent[] = []
     const faulty = new FaultyStore(options.store ?? store)
-    const running = await this.harness.start({
-      secret: SECRET,
-      ...options,
-      store: faulty,
-      audit: { hooks: [(event) => void events.push(event)], coalesceRejected: 0, ...options.audit },
-    })
+    const running = await this.harness.start(
+      {
+        secret: SECRET,
+        ...options,
+        store: faulty,
+        audit: { hooks: [(event) => void events.push(event)], coalesceRejected: 0, ...options.audit },
+      },
+      { trustedProxies },
+    )
     const app: App = {
       ...running,
       store,

@@ -3,6 +3,7 @@
 import { hmac } from '@noble/hashes/hmac.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import type { AuditOptions } from './audit.js'
+import { compileTrustProxy, type ProxyTrust, type TrustProxy } from './client.js'
 import type { CookieOptions, ResolvedCookieOptions } from './cookie.js'
 import { parseDuration } from './duration.js'
 import { SessionConfigError } from './errors.js'
@@ -21,8 +22,12 @@ export interface SessionOptions {
   /** Persist and set a cookie for a session nobody wrote to. Default false. */
   saveUninitialized?: boolean
   cookie?: CookieOptions
-  /** Believe X-Forwarded-For / X-Forwarded-Proto. Default false. */
-  trustProxy?: boolean
+  /**
+   * Fetch handlers (Next): which proxies' X-Forwarded-For / X-Forwarded-Proto to believe, as
+   * Express's `trust proxy` (a hop count, addresses/CIDRs, or true); see client.ts. Default false.
+   * Express and Koa ignore it and use their own setting.
+   */
+  trustProxy?: TrustProxy
   audit?: AuditOptions
   /** Largest session, as JSON, that save accepts. Default 64 KiB. */
   maxSessionBytes?: number
@@ -56,7 +61,7 @@ export interface ResolvedOptions {
   touchInterval: number
   saveUninitialized: boolean
   cookie: ResolvedCookieOptions
-  trustProxy: boolean
+  trustProxy: ProxyTrust
   audit: AuditOptions | undefined
   coalesceRejectedMs: number
   auditCloseTimeoutMs: number
@@ -250,7 +255,7 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     touchInterval: Math.min(60_000, Math.floor(idleTimeout / 10)),
     saveUninitialized: options.saveUninitialized ?? false,
     cookie: resolveCookie(options.cookie),
-    trustProxy: options.trustProxy ?? false,
+    trustProxy: compileTrustProxy(options.trustProxy),
     audit,
     coalesceRejectedMs: coalesce,
     auditCloseTimeoutMs: duration(audit?.closeTimeout, 5_000, 'audit.closeTimeout'),

@@ -1,10 +1,10 @@
-// holdResponse on real node:http responses: whatever path a response takes (prototype wrappers, own
-// wrappers, a wrapper someone put in front, a synchronous or asynchronous commit), nothing leaves
-// before the commit has settled, and the cookie it returns is on the response.
+// holdResponse on real node:http responses: whatever path a response takes (a plain response, a
+// wrapper someone put in front, a commit that answers at once, later or throws), nothing leaves before
+// the commit has settled, the cookie it returns is on the response, and nothing shared is changed.
 import { createServer, ServerResponse, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { holdResponse, installHoldWrappers, type HoldableResponse } from '../src/node-http.js'
+import { holdResponse, type HoldableResponse } from '../src/node-http.js'
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void
 const servers: ReturnType<typeof createServer>[] = []
@@ -19,11 +19,6 @@ async function serve(handler: Handler): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
 }
 
-/** A framework's response prototype, as Express gives each app: inherits Node's ServerResponse. */
-function frameworkPrototype(): object {
-  return Object.create(ServerResponse.prototype) as object
-}
-
 /** A commit that settles later; records when it settled relative to the writes. */
 function slowCommit(log: string[], cookie = 'sid=abc; Path=/') {
   return () =>
@@ -35,14 +30,13 @@ function slowCommit(log: string[], cookie = 'sid=abc; Path=/') {
     )
 }
 
+const held = (res: ServerResponse) => res as unknown as HoldableResponse
+
 describe('holdResponse', () => {
-  it('prototype wrappers: an asynchronous commit settles before the headers leave, and its cookie is sent', async () => {
-    const prototype = frameworkPrototype()
-    installHoldWrappers(prototype)
+  it('an asynchronous commit settles before the headers leave (res.write then res.end, no writeHead), and its cookie is sent', async () => {
     const log: string[] = []
     const url = await serve((_req, res) => {
-      Object.setPrototypeOf(res, prototype)
-      holdResponse(res as unknown as HoldableResponse, slowCommit(log), () => log.push('error'), prototype)
+      holdResponse(held(res), slowCommit(log), () => log.push('error'))
       res.setHeader('Content-Type', 'text/plain')
       res.write('a')
       res.end('b', () => log.push('sent'))
@@ -53,30 +47,10 @@ describe('holdResponse', () => {
     expect(log).toEqual(['committed', 'sent'])
   })
 
-  it('a wrapper put on the response before the prototype wrappers existed is still held', async () => {
-    const prototype = frameworkPrototype()
+  it('an explicit writeHead is held too', async () => {
     const log: string[] = []
     const url = await serve((_req, res) => {
-      Object.setPrototypeOf(res, prototype)
-      // Like compression or on-headers: an own res.end that holds on to the method it found.
-      const end = res.end
-      res.end = function (this: ServerResponse, ...args: unknown[]) {
-        return (end as (...a: unknown[]) => ServerResponse).apply(this, args)
-      } as ServerResponse['end']
-      installHoldWrappers(prototype)
-      holdResponse(res as unknown as HoldableResponse, slowCommit(log), () => log.push('error'), prototype)
-      res.end('done', () => log.push('sent'))
-    })
-    const response = await fetch(url)
-    expect(await response.text()).toBe('done')
-    expect(response.headers.get('set-cookie')).toBe('sid=abc; Path=/')
-    expect(log).toEqual(['committed', 'sent'])
-  })
-
-  it('a plain ServerResponse (no framework prototype) gets own wrappers and is held the same way', async () => {
-    const log: string[] = []
-    const url = await serve((_req, res) => {
-      holdResponse(res as unknown as HoldableResponse, slowCommit(log), () => log.push('error'))
+      holdResponse(held(res), slowCommit(log), () => log.push('error'))
       res.writeHead(201, { 'Content-Type': 'text/plain' })
       res.end('made', () => log.push('sent'))
     })
@@ -86,30 +60,66 @@ describe('holdResponse', () => {
     expect(log).toEqual(['committed', 'sent'])
   })
 
-  it('a synchronous commit adds its cookie and lets the call through at once', async () => {
-    const prototype = frameworkPrototype()
-    installHoldWrappers(prototype)
-    let commits = 0
+  it('flushHeaders, 304 and HEAD responses wait for the commit and carry the cookie', async () => {
+    const log: string[] = []
+    const url = await serve((req, res) => {
+      holdResponse(held(res), slowCommit(log), () => log.push('error'))
+      if (req.url === '/flush') {
+        res.flushHeaders()
+        setTimeout(() => res.end('later', () => log.push('sent')), 40)
+      } else if (req.url === '/304') {
+        res.statusCode = 304
+        res.end(() => log.push('sent'))
+      } else res.end('body of a HEAD', () => log.push('sent'))
+    })
+    for (const [path, method] of [['flush', 'GET'], ['304', 'GET'], ['head', 'HEAD']] as const) {
+      log.length = 0
+      const response = await fetch(url + path, { method })
+      await response.text()
+      expect(response.headers.get('set-cookie'), path).toBe('sid=abc; Path=/')
+      expect(log, path).toEqual(['committed', 'sent'])
+    }
+  })
+
+  it('a wrapper put on the response before the hold is kept and still held', async () => {
+    const log: string[] = []
     const url = await serve((_req, res) => {
-      Object.setPrototypeOf(res, prototype)
-      holdResponse(res as unknown as HoldableResponse, () => (commits++, 'sid=now; Path=/'), () => undefined, prototype)
-      res.end('x')
-      // Already passed to Node: the headers are out.
-      expect(res.headersSent).toBe(true)
+      // Like compression or on-headers: an own res.end that holds on to the method it found.
+      const end = res.end
+      res.end = function (this: ServerResponse, ...args: unknown[]) {
+        log.push('outer end')
+        return (end as (...a: unknown[]) => ServerResponse).apply(this, args)
+      } as ServerResponse['end']
+      holdResponse(held(res), slowCommit(log), () => log.push('error'))
+      res.end('done', () => log.push('sent'))
     })
     const response = await fetch(url)
+    expect(await response.text()).toBe('done')
+    expect(response.headers.get('set-cookie')).toBe('sid=abc; Path=/')
+    // sesame's wrapper is in front of it: the earlier wrapper runs once the commit has settled.
+    expect(log).toEqual(['committed', 'outer end', 'sent'])
+  })
+
+  it('a commit that answers at once still goes out after the app call returned, with its cookie', async () => {
+    let commits = 0
+    const log: string[] = []
+    const url = await serve((_req, res) => {
+      holdResponse(held(res), () => (commits++, 'sid=now; Path=/'), () => undefined)
+      res.end('x', () => log.push('sent'))
+      log.push(`end returned, headersSent=${res.headersSent}`)
+    })
+    const response = await fetch(url)
+    expect(await response.text()).toBe('x')
     expect(response.headers.get('set-cookie')).toBe('sid=now; Path=/')
     expect(commits).toBe(1)
+    expect(log).toEqual(['end returned, headersSent=false', 'sent'])
   })
 
   it('a commit that throws synchronously reaches onError after the app call returned, with no header sent', async () => {
-    const prototype = frameworkPrototype()
-    installHoldWrappers(prototype)
     const log: string[] = []
     const url = await serve((_req, res) => {
-      Object.setPrototypeOf(res, prototype)
       holdResponse(
-        res as unknown as HoldableResponse,
+        held(res),
         () => {
           throw new Error('store down')
         },
@@ -119,30 +129,54 @@ describe('holdResponse', () => {
           res.setHeader('Content-Type', 'text/plain')
           res.end('unavailable')
         },
-        prototype,
       )
       res.setHeader('Content-Type', 'application/json')
+      res.setHeader('Location', '/elsewhere')
       res.end('{"held":true}')
       log.push('end returned')
+    })
+    const response = await fetch(url, { redirect: 'manual' })
+    expect(response.status).toBe(503)
+    expect(await response.text()).toBe('unavailable')
+    expect(response.headers.get('content-type')).toBe('text/plain')
+    expect(response.headers.get('location')).toBeNull()
+    expect(log).toEqual(['end returned', 'onError: store down, headersSent=false'])
+  })
+
+  it('after a failed commit, late writes of the abandoned response are dropped once the error response ended', async () => {
+    const log: string[] = []
+    const url = await serve((_req, res) => {
+      holdResponse(
+        held(res),
+        () => Promise.reject(new Error('store down')),
+        () => {
+          res.statusCode = 503
+          res.end('unavailable')
+          // A stream of the abandoned response still producing: no "write after end".
+          log.push(`late write -> ${String(res.write('late'))}`)
+          res.end('late end')
+        },
+      )
+      res.write('first chunk')
     })
     const response = await fetch(url)
     expect(response.status).toBe(503)
     expect(await response.text()).toBe('unavailable')
-    expect(response.headers.get('content-type')).toBe('text/plain')
-    expect(log).toEqual(['end returned', 'onError: store down, headersSent=false'])
+    expect(log).toEqual(['late write -> false'])
   })
 
-  it('a response of the prototype without a hold passes straight through', async () => {
-    const prototype = frameworkPrototype()
-    installHoldWrappers(prototype)
-    const url = await serve((_req, res) => {
-      Object.setPrototypeOf(res, prototype)
-      res.writeHead(200, { 'Content-Type': 'text/plain' })
-      res.write('plain ')
-      res.end('response')
+  it("changes nothing shared: Node's ServerResponse.prototype keeps its methods, other responses have no own wrappers", async () => {
+    const prototype = ServerResponse.prototype
+    const before = { writeHead: prototype.writeHead, write: prototype.write, end: prototype.end, flushHeaders: prototype.flushHeaders }
+    const ownMethods: string[][] = []
+    const url = await serve((req, res) => {
+      if (req.url === '/held') holdResponse(held(res), () => 'sid=x; Path=/', () => undefined)
+      ownMethods.push(['writeHead', 'write', 'end', 'flushHeaders'].filter((name) => Object.hasOwn(res, name)))
+      res.end('ok')
     })
-    const response = await fetch(url)
-    expect(await response.text()).toBe('plain response')
-    expect(response.headers.get('set-cookie')).toBeNull()
+    expect((await fetch(url + 'held')).headers.get('set-cookie')).toBe('sid=x; Path=/')
+    expect((await fetch(url + 'plain')).headers.get('set-cookie')).toBeNull()
+    expect(ownMethods).toEqual([['writeHead', 'write', 'end', 'flushHeaders'], []])
+    expect({ writeHead: prototype.writeHead, write: prototype.write, end: prototype.end, flushHeaders: prototype.flushHeaders }).toEqual(before)
   })
 })

@@ -58,7 +58,7 @@ describe('options are checked at start-up', () => {
     expect(engine.options.absoluteTimeout).toBe(12 * 3_600_000)
     expect(engine.options.cookie).toMatchObject({ name: 'sid', path: '/', secure: 'auto', httpOnly: true, sameSite: 'Lax', partitioned: false })
     expect(engine.options.saveUninitialized).toBe(false)
-    expect(engine.options.trustProxy).toBe(false)
+    expect(engine.options.trustProxy('127.0.0.1', 0)).toBe(false) // no proxy believed
     expect(engine.options.maxSessionBytes).toBe(64 * 1024)
     void engine.close()
   })

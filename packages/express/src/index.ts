@@ -1,12 +1,12 @@
 // @sesame/express: translation between Express and the sesame engine, nothing more.
-// Reads the cookie header, client address and protocol; holds the response until the engine has
-// committed; hands store errors to next(err) while headers are still unsent.
+// Reads the cookie header, and the client address and protocol as Express decides them (its own
+// `trust proxy` setting); holds this request's response until the engine has committed; hands store
+// errors to next(err) while headers are still unsent.
 
-import { IncomingMessage, ServerResponse } from 'node:http'
-import type { TLSSocket } from 'node:tls'
 import { createEngine, translateOptions, type CookieOptions, type Engine, type RequestState, type Session, type SessionOptions } from '@sesame/core'
-import { holdResponse, installHoldWrappers } from '@sesame/core/node-http'
+import { holdResponse } from '@sesame/core/node-http'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
+import { warnTrustProxyIgnored } from './trust-proxy-warning.js'
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -28,6 +28,7 @@ export interface SessionMiddleware extends RequestHandler {
 }
 
 export type { Session, SessionOptions } from '@sesame/core'
+
 export { expressSessionStore } from '@sesame/core'
 
 /**
@@ -48,95 +49,45 @@ export type ExpressSessionOptions = Omit<SessionOptions, 'cookie' | 'store'> & {
 }
 
 export function session(options: ExpressSessionOptions): SessionMiddleware {
+  if (options?.trustProxy !== undefined) warnTrustProxyIgnored()
   const engine = createEngine(translateOptions(options, 'express').options)
 
-  /** `req.session = null` (or `delete req.session`) destroys the session, then the commit runs. */
-  const commitFor = (req: Request, state: RequestState): Promise<string | undefined> => {
-    const current = Reflect.get(req, 'session') as unknown
-    if (current === null || current === undefined) return state.session.destroy().then(() => engine.commit(state))
+  const load = async (req: Request, path: string): Promise<RequestState> => {
+    return engine.load({
+      cookie: req.headers.cookie,
+      // Express's own answers, which honour the app's `trust proxy` setting (proxy-addr). No
+      // forwarded headers are passed on: sesame's trustProxy has nothing to decide here.
+      remoteAddress: req.ip,
+      encrypted: req.protocol === 'https',
+      userAgent: req.headers['user-agent'],
+      method: req.method,
+      path,
+      flavour: 'express',
+    })
+  }
+
+  /** express-session's `unset: 'destroy'`: `req.session = null` (or `delete req.session`) destroys it first. */
+  const commit = async (req: Request, state: RequestState): Promise<string | undefined> => {
+    if ((req.session as Session | null | undefined) == null) await state.session.destroy()
     return engine.commit(state)
   }
 
-  const attach = (req: Request, res: Response, next: NextFunction, socket: object | null, state: RequestState): void => {
-    defineSessionId(Object.getPrototypeOf(req) as object | null)
-    req.session = state.session
-    holdResponse(res, () => commitFor(req, state), next, expressResponse(res), socket)
-    next()
-  }
-
   const middleware = (req: Request, res: Response, next: NextFunction): void => {
-    // Reflect.get and Object.hasOwn, not req.x: Express gives each request a new hidden class, so a
-    // plain read misses its inline cache every time (see @sesame/core/node-http); these do not.
-    if (Object.hasOwn(req, 'session')) return next()
-    const headers = Reflect.get(req, 'headers') as Request['headers']
-    const socket = Reflect.get(req, 'socket') as Request['socket']
-    const url = (Reflect.get(req, 'originalUrl') ?? Reflect.get(req, 'url') ?? '') as string
+    // Mounted twice (app and router): the first mount's session and hold serve the request.
+    if (req.session !== undefined) return next()
+    const url = req.originalUrl ?? req.url ?? ''
     const query = url.indexOf('?')
     const path = query === -1 ? url : url.slice(0, query)
     // Outside cookie.path there is no session and no cookie (as express-session).
     if (!engine.appliesTo(path)) return next()
-    let loaded: RequestState | Promise<RequestState>
-    try {
-      loaded = engine.load({
-        cookie: headers.cookie,
-        encrypted: (socket as TLSSocket).encrypted === true,
-        remoteAddress: socket.remoteAddress,
-        forwardedFor: headers['x-forwarded-for'] as string | undefined,
-        forwardedProto: headers['x-forwarded-proto'] as string | undefined,
-        userAgent: headers['user-agent'],
-        method: Reflect.get(req, 'method') as string,
-        path,
-        flavour: 'express',
-      })
-    } catch (error) {
-      return next(error)
-    }
-    if (loaded instanceof Promise) loaded.then((state) => attach(req, res, next, socket, state), next)
-    else attach(req, res, next, socket, loaded)
+    load(req, path).then((state) => {
+      req.session = state.session
+      // express-session's req.sessionID: an accessor on this request only (no prototype is touched).
+      Object.defineProperty(req, 'sessionID', { configurable: true, enumerable: true, get: () => state.session.id })
+      holdResponse(res, () => commit(req, state), next)
+      next()
+    }, next)
   }
 
   return Object.assign(middleware, { engine, close: () => engine.close() })
-}
-
-/** Request prototypes that have the sessionID accessor. */
-const withSessionId = new WeakSet<object>()
-
-/**
- * express-session's `req.sessionID`, as an accessor on the request's prototype: the app's own
- * `app.request` object (each Express app has its own; never Express's shared `request` or Node's
- * IncomingMessage.prototype), so no property is added to each request. It reads `req.session.id`.
- */
-function defineSessionId(proto: object | null): void {
-  if (proto === null || withSessionId.has(proto)) return
-  withSessionId.add(proto)
-  if (Object.hasOwn(proto, 'sessionID') || proto === IncomingMessage.prototype) return
-  Object.defineProperty(proto, 'sessionID', {
-    configurable: true,
-    enumerable: false,
-    get(this: Request): string | undefined {
-      const current = Reflect.get(this, 'session') as Session | null | undefined
-      return current && typeof current === 'object' ? current.id : undefined
-    },
-  })
-}
-
-/** Response prototypes already checked: the one below Node's ServerResponse.prototype, or undefined. */
-const frameworkPrototypes = new WeakMap<object, object | undefined>()
-
-/**
- * Express gives every response its app's prototype, which inherits Express's own response object,
- * which inherits Node's ServerResponse.prototype. Installing the hold wrappers once on Express's
- * response object (never on Node's) lets each request hold its response without adding own methods
- * to it (see @sesame/core/node-http). A response without that chain gets own wrappers instead.
- */
-function expressResponse(res: Response): object | undefined {
-  const direct = Object.getPrototypeOf(res) as object | null
-  if (direct === null) return undefined
-  if (frameworkPrototypes.has(direct)) return frameworkPrototypes.get(direct)
-  let base: object | null = direct
-  while (base !== null && Object.getPrototypeOf(base) !== ServerResponse.prototype) base = Object.getPrototypeOf(base) as object | null
-  const found = base === null || base === ServerResponse.prototype ? undefined : base
-  if (found !== undefined) installHoldWrappers(found)
-  frameworkPrototypes.set(direct, found)
-  return found
 }

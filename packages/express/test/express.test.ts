@@ -101,7 +101,7 @@ describe('@sesame/express response paths', () => {
     for (const path of ['/json', '/end-twice', '/end-null', '/write-head', '/stream', '/redirect', '/app-cookie']) {
       it(`${variant.name}, ${path}: the write is stored and the cookie set before the response leaves`, async () => {
         const { server } = app(express, variant.wrap, variant.before)
-        // Twice: the first request of an app is where prototype wrappers get installed.
+        // Twice: the second request finds nothing left over from the first.
         for (let round = 0; round < 2; round++) {
           const res = await request(server).get(path)
           expect(res.status).toBeLessThan(400)
@@ -139,21 +139,45 @@ describe('@sesame/express response paths', () => {
     expect(read.body).toEqual({ via: 'sub-app' })
   })
 
-  it('an Express app without sesame in the same process answers as usual', async () => {
-    // Prototype wrappers are installed once sesame has served a request; other apps pass through them.
-    await request(app().server).get('/json')
+  it("two Express apps in one process: the one without sesame, express.response and Node's ServerResponse.prototype carry no sesame wrapper", async () => {
+    const shared = [express.response, ServerResponse.prototype] as const
+    const methods = ['writeHead', 'write', 'end', 'flushHeaders'] as const
+    const snapshot = () => shared.map((object) => methods.map((name) => (object as unknown as Record<string, unknown>)[name]))
+    const before = snapshot()
+    const withSesame = app()
     const plain = express()
+    const ownMethods: string[][] = []
+    plain.use((_req: Request, res: Response, next: NextFunction) => {
+      res.on('finish', () => ownMethods.push(methods.filter((name) => Object.hasOwn(res, name))))
+      next()
+    })
     plain.get('/json', (_req: Request, res: Response) => {
       res.json({ plain: true })
     })
     plain.get('/stream', (_req: Request, res: Response) => {
       Readable.from(['x', 'y']).pipe(res)
     })
+    plain.get('/redirect', (_req: Request, res: Response) => {
+      res.redirect('/json')
+    })
     const server = createServer(plain)
-    const json = await request(server).get('/json')
-    expect(json.body).toEqual({ plain: true })
-    expect(json.headers['set-cookie']).toBeUndefined()
-    expect((await request(server).get('/stream')).text).toBe('xy')
+    // Interleaved with requests sesame serves, with a synchronous and an asynchronous store.
+    const asyncStore = app(express, (store) => new FaultyStore(store))
+    for (let round = 0; round < 2; round++) {
+      expect(cookieOf(await request(withSesame.server).get('/json'))).toBeDefined()
+      expect(cookieOf(await request(asyncStore.server).get('/stream'))).toBeDefined()
+      const json = await request(server).get('/json')
+      expect(json.body).toEqual({ plain: true })
+      expect(json.headers['set-cookie']).toBeUndefined()
+      expect((await request(server).get('/stream')).text).toBe('xy')
+      const redirect = await request(server).get('/redirect')
+      expect(redirect.status).toBe(302)
+      expect(redirect.headers.location).toBe('/json')
+      expect(redirect.headers['set-cookie']).toBeUndefined()
+    }
+    expect(snapshot()).toEqual(before)
+    // The other app's responses are Express's own: no method of their own, none of sesame's.
+    expect(ownMethods).toEqual([[], [], [], [], [], []])
   })
 
   it('keeps cookies the app set itself', async () => {
@@ -176,8 +200,8 @@ describe('@sesame/express response paths', () => {
     }
   })
 
-  // A held response is found through its socket while it is the socket's only one in flight (see
-  // @sesame/core/node-http); these cover a socket reused by later requests and several in flight.
+  // Each response holds itself (own wrappers); these cover a connection reused by later requests and
+  // several requests in flight on one connection.
   describe('several requests on one connection', () => {
     const listening: Server[] = []
     afterEach(() => {
@@ -249,11 +273,11 @@ describe('@sesame/express response paths', () => {
     })
   })
 
-  it('methods replaced on Express\'s response object after sesame installed its wrappers still commit', async () => {
+  it('methods replaced on Express\'s response object by another library still commit', async () => {
     const { server } = app()
     await request(server).get('/json')
     const { end, writeHead } = express.response
-    // As a library that patches them from scratch would: straight to Node's methods, past sesame's wrappers.
+    // As a library that patches them from scratch would: straight to Node's methods.
     const node = ServerResponse.prototype
     express.response.end = function (this: Response, ...args: unknown[]) {
       return (node.end as (...a: unknown[]) => Response).apply(this, args)

@@ -1,12 +1,13 @@
 // @sesame/koa: translation between Koa (2 and 3) and the sesame engine, nothing more.
-// Reads the cookie header, client address and protocol; commits after downstream middleware so a
+// Reads the cookie header, and the client address and protocol as Koa decides them (`app.proxy`,
+// `maxIpsCount`); commits after downstream middleware so a
 // store error travels up the middleware chain like any other error; holds ctx.res for the paths
 // that bypass Koa's own response (ctx.respond = false, direct ctx.res writes, handled errors).
 
-import type { TLSSocket } from 'node:tls'
 import { createEngine, translateOptions, type CookieOptions, type Engine, type KoaCompat, type RequestInfo, type RequestState, type Session, type SessionOptions } from '@sesame/core'
 import { appendSetCookie, holdResponse } from '@sesame/core/node-http'
 import type { Context, Middleware, Next } from 'koa'
+import { warnTrustProxyIgnored } from './trust-proxy-warning.js'
 
 declare module 'koa' {
   interface DefaultContext {
@@ -81,8 +82,9 @@ interface Early {
 const earlyLoads = new WeakMap<object, Early>()
 
 /**
- * `ctx.session` is an accessor on the app's context prototype, defined once per app: defining it on
- * every ctx would cost two property definitions per request and push each ctx into dictionary mode.
+ * `ctx.session` is an accessor on the app's own context prototype (`app.context`, which Koa documents
+ * for adding to ctx, as koa-session does), defined once per app. Koa's shared prototypes and other
+ * apps' contexts are left alone.
  */
 function defineSessionAccessor(proto: object): void {
   if (Object.hasOwn(proto, 'session')) return
@@ -123,16 +125,16 @@ function defineSessionAccessor(proto: object): void {
 
 /** What the engine needs to know about a Koa request. */
 function requestInfo(ctx: Context): RequestInfo {
-  const req = ctx.req
+  const headers = ctx.req.headers
   const query = ctx.originalUrl.indexOf('?')
   return {
-    cookie: req.headers.cookie,
-    encrypted: (req.socket as TLSSocket).encrypted === true,
-    remoteAddress: req.socket.remoteAddress,
-    forwardedFor: req.headers['x-forwarded-for'] as string | undefined,
-    forwardedProto: req.headers['x-forwarded-proto'] as string | undefined,
-    userAgent: req.headers['user-agent'],
-    method: req.method,
+    cookie: headers.cookie,
+    // Koa's own answers, which honour app.proxy, app.proxyIpHeader and app.maxIpsCount. No
+    // forwarded headers are passed on: sesame's trustProxy has nothing to decide here.
+    remoteAddress: ctx.ip || undefined,
+    encrypted: ctx.protocol === 'https',
+    userAgent: headers['user-agent'],
+    method: ctx.method,
     path: query === -1 ? ctx.originalUrl : ctx.originalUrl.slice(0, query),
     flavour: 'koa',
   }
@@ -151,6 +153,7 @@ export function session(options: KoaSessionOptions, app: KoaApp): SessionMiddlew
 export function session(app: KoaApp, options: KoaSessionOptions): SessionMiddleware
 export function session(first: KoaSessionOptions | KoaApp, second?: KoaApp | KoaSessionOptions): SessionMiddleware {
   const [options, app] = isApp(first) ? [second as KoaSessionOptions, first] : [first, second as KoaApp | undefined]
+  if (options?.trustProxy !== undefined) warnTrustProxyIgnored()
   const translated = translateOptions(options, 'koa', { koaSignature: app !== undefined })
   const engine = createEngine(translated.options)
   const compat: KoaCompat = translated.koa
@@ -175,7 +178,7 @@ export function session(first: KoaSessionOptions | KoaApp, second?: KoaApp | Koa
       // koa-session's `valid` said no: this request gets a fresh session (the stored one is left alone).
       engine.discard(state)
     }
-    defineSessionAccessor(Object.getPrototypeOf(ctx) as object)
+    defineSessionAccessor(ctx.app.context)
     const held: Held = { state, destroying: undefined }
     holder[HELD] = held
 

@@ -23,6 +23,7 @@ async function currentRequest(readOnly: boolean): Promise<RequestInfo> {
   return {
     cookie: headers.get('cookie'),
     // Next's own server fills X-Forwarded-Proto from the connection when no proxy sent one.
+    // The address: X-Forwarded-For weighed with trustProxy in core (no socket here either).
     encrypted: headers.get('x-forwarded-proto')?.split(',', 1)[0]?.trim() === 'https',
     forwardedFor: headers.get('x-forwarded-for'),
     forwardedProto: headers.get('x-forwarded-proto'),

@@ -5,7 +5,8 @@
 //   action(fn)            a server action with the session committed when it ends
 //   proxy(options)        proxy.ts: optimistic cookie-only check, no store access
 
-import { createEngine, resolveOptions, type Engine, type ReadonlySession, type ResolvedOptions, type SessionOptions, type SessionStore } from '@sesame/core'
+import { createEngine, resolveOptions, SessionConfigError, type Engine, type ReadonlySession, type ResolvedOptions, type SessionOptions, type SessionStore } from '@sesame/core'
+import { optionsThatDiffer } from './options-differ.js'
 import { readSession, sessionAction, writableSession, type ActionSession } from './get-session.js'
 import { createProxy, type ProxyOptions, type SessionProxy } from './proxy.js'
 import { wrap, type FetchHandler, type SessionHandler } from './with-session.js'
@@ -51,16 +52,32 @@ export interface NextSessions {
   close(): Promise<void>
 }
 
+/** A shared instance and the options it was made with (to compare a later call's against). */
+interface Registered {
+  instance: NextSessions
+  options: NextSessionOptions
+}
+
 /**
  * The app's sessions. Call it once in a shared module; calling it again in the same process with
- * the same cookie name (dev-mode reloads, several route bundles) returns the first instance.
+ * the same cookie name and the same options (dev-mode reloads, several route bundles) returns the
+ * first instance. Other options for that cookie name throw a SessionConfigError naming them.
  */
 export function nextSession(options: NextSessionOptions): NextSessions {
   const { store, shared = true, ...rest } = options
-  const key = Symbol.for(`@sesame/next:${options.cookie?.name ?? 'sid'}`)
-  const registry = (shared ? globalThis : {}) as unknown as Record<symbol, NextSessions | undefined>
+  const cookieName = options.cookie?.name ?? 'sid'
+  const key = Symbol.for(`@sesame/next:${cookieName}`)
+  const registry = (shared ? globalThis : {}) as unknown as Record<symbol, Registered | undefined>
   const existing = registry[key]
-  if (existing) return existing
+  if (existing) {
+    const differ = optionsThatDiffer(existing.options, options)
+    if (differ.length === 0) return existing.instance
+    throw new SessionConfigError(
+      `nextSession() was already called in this process for the cookie "${cookieName}" with other options (differing: ${differ.join(', ')}). ` +
+        'Every call for one cookie name shares one instance: create it once in a shared module (lib/session.ts) and import it, give the other instance its own cookie name, or pass shared: false. ' +
+        'After changing the options in `next dev`, restart the dev server.',
+    )
+  }
 
   // Checked now, so a bad secret fails at start-up; the engine (and its store) come on first use.
   const resolved: ResolvedOptions = resolveOptions(rest)
@@ -77,10 +94,10 @@ export function nextSession(options: NextSessionOptions): NextSessions {
       return getEngine()
     },
     async close() {
-      if (registry[key] === instance) delete registry[key]
+      if (registry[key]?.instance === instance) delete registry[key]
       await engine?.close()
     },
   }
-  registry[key] = instance
+  registry[key] = { instance, options }
   return instance
 }

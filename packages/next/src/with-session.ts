@@ -11,9 +11,10 @@ export type SessionHandler<Context> = (request: Request, context: SessionContext
 
 /**
  * Client address and protocol from a Request. A Request has no socket: the address is known only
- * from X-Forwarded-For, which the engine believes only with trustProxy; the protocol is the URL's,
- * i.e. what the server that built the Request saw (Next.js derives it from the connection or a
- * forwarded header).
+ * from X-Forwarded-For, which core weighs with trustProxy (proxy-addr's semantics, see
+ * @sesame/core's client.ts); the protocol is the URL's, i.e. what the server that built the Request
+ * saw (Next.js derives it from the connection or a forwarded header), or X-Forwarded-Proto from a
+ * trusted proxy.
  */
 export function requestInfo(request: Request): RequestInfo {
   const headers = request.headers

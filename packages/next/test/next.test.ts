@@ -3,7 +3,7 @@
 // getSession() needs Next's request context and is covered by test/e2e/next.test.ts.
 import { createServer, type Server } from 'node:http'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { memoryStore, type MemoryStore } from '@sesame/core'
+import { memoryStore, SessionConfigError, type MemoryStore } from '@sesame/core'
 import { nextSession, type NextSessions } from '@sesame/next'
 import { parseSetCookie } from '../src/get-session.js'
 import { FaultyStore } from '../../../test/support/faulty-store.js'
@@ -122,6 +122,35 @@ describe('withSession', () => {
   })
 })
 
+describe('withSession: trustProxy (proxy-addr semantics; a Request has no socket, so its peer is the nearest proxy)', () => {
+  const addressOf = async (options: Partial<Parameters<typeof nextSession>[0]>, headers: Record<string, string>) => {
+    const events: Array<{ ip?: string }> = []
+    const handler = instance({ secret, audit: { hooks: [(event) => void events.push(event)] }, ...options }).withSession(async (_request, { session }) => {
+      session.n = 1
+      return new Response('ok')
+    })
+    const response = await handler(new Request('http://app.test/', { headers }), {})
+    return { ip: events.at(-1)!.ip, secure: /; Secure/.test(cookieOf(response) ?? '') }
+  }
+  // A client-written entry, then what an appending proxy saw (nginx's $proxy_add_x_forwarded_for).
+  const appended = { 'x-forwarded-for': '6.6.6.6, 203.0.113.7, 10.0.0.9', 'x-forwarded-proto': 'https' }
+
+  it('a hop count believes that many proxies from the right', async () => {
+    expect(await addressOf({ trustProxy: 1 }, appended)).toEqual({ ip: '10.0.0.9', secure: true })
+    expect(await addressOf({ trustProxy: 2 }, appended)).toEqual({ ip: '203.0.113.7', secure: true })
+  })
+
+  it('a list of proxy addresses/CIDRs skips exactly those hops; the client-written entry is never reached', async () => {
+    expect(await addressOf({ trustProxy: ['10.0.0.0/8'] }, appended)).toEqual({ ip: '203.0.113.7', secure: true })
+    expect(await addressOf({ trustProxy: '10.0.0.9, 192.168.0.0/16' }, appended)).toEqual({ ip: '203.0.113.7', secure: true })
+  })
+
+  it('true believes the left-most entry (unsafe behind an appending proxy); false believes nothing', async () => {
+    expect((await addressOf({ trustProxy: true }, appended)).ip).toBe('6.6.6.6')
+    expect(await addressOf({}, appended)).toEqual({ ip: undefined, secure: false })
+  })
+})
+
 describe('nextSession instances', () => {
   it('one shared instance per process and cookie name; the store factory runs once', async () => {
     const factory = vi.fn(() => memoryStore())
@@ -146,6 +175,44 @@ describe('nextSession instances', () => {
     const fresh = nextSession({ secret, cookie: { name: 'shared_test' } })
     expect(fresh === first).toBe(false)
     await fresh.close()
+  })
+
+  it('a second call with identical options (a dev-mode reload: new store, new functions) gets the shared instance', async () => {
+    // What re-evaluating lib/session.ts makes: equal values, but fresh objects and functions.
+    const options = () => ({ secret, store: () => memoryStore(), idleTimeout: '10m', cookie: { name: 'reload_test', sameSite: 'strict' as const }, audit: { hooks: [(event: unknown) => void event] } })
+    const first = nextSession(options())
+    try {
+      expect(nextSession(options()) === first).toBe(true)
+      // A store where there was none is a different configuration.
+      expect(() => nextSession({ ...options(), store: undefined })).toThrow('(differing: store)')
+    } finally {
+      await first.close()
+    }
+  })
+
+  it('a second call for the same cookie name with other options throws, naming the options that differ (never the secret)', async () => {
+    const first = nextSession({ secret, idleTimeout: '10m', cookie: { name: 'differ_test' } })
+    try {
+      let thrown: unknown
+      try {
+        nextSession({ secret: secret + '-other', idleTimeout: '5m', cookie: { name: 'differ_test', secure: true }, trustProxy: 1 })
+      } catch (error) {
+        thrown = error
+      }
+      expect(thrown).toBeInstanceOf(SessionConfigError)
+      expect((thrown as SessionConfigError).code).toBe('SESSION_CONFIG_INVALID')
+      const message = (thrown as Error).message
+      expect(message).toContain('(differing: cookie.secure, idleTimeout, secret, trustProxy)')
+      expect(message).toContain('"differ_test"')
+      expect(message).not.toContain(secret)
+      // The first instance is untouched, and another cookie name is another instance.
+      expect(nextSession({ secret, idleTimeout: '10m', cookie: { name: 'differ_test' } }) === first).toBe(true)
+      const other = nextSession({ secret, idleTimeout: '5m', cookie: { name: 'differ_test_2' } })
+      expect(other === first).toBe(false)
+      await other.close()
+    } finally {
+      await first.close()
+    }
   })
 
   it('a bad secret fails at start-up, not on the first request', () => {

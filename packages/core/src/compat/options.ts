@@ -137,8 +137,9 @@ export function translateOptions(
     }
     if (has('proxy')) {
       const proxy = take('proxy')
-      if (proxy === true || proxy === false) out.trustProxy = proxy
-      else if (proxy !== undefined) throw new SessionConfigError('`proxy` must be true or false (sesame does not read Express\'s "trust proxy" setting; say it here).')
+      if (proxy === true || proxy === false) {
+        accept(`proxy: ${proxy}`, "the client's protocol (for Secure cookies) and address come from Express's req.protocol and req.ip, which follow the app's own `trust proxy` setting (express-session's behaviour without `proxy`); set app.set('trust proxy', 1) behind one proxy.")
+      } else if (proxy !== undefined) throw new SessionConfigError('`proxy` must be true or false.')
     }
   } else {
     if (has('key')) cookie.name = take('key')
