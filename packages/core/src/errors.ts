@@ -97,16 +97,6 @@ export class SessionCompatUnsupported extends SesameError<'SESSION_COMPAT_UNSUPP
   }
 }
 
-/** Koa's `ctx.session` was read before the session middleware ran, and the store answers asynchronously. */
-export class SessionNotLoaded extends SesameError<'SESSION_NOT_LOADED'> {
-  constructor() {
-    super(
-      'SESSION_NOT_LOADED',
-      'sesame: ctx.session was read before the session middleware loaded it, and the store answers asynchronously. Mount session() before the middleware that reads ctx.session.',
-    )
-  }
-}
-
 /** Every `code` an error of @sesame/core carries: switch on it after `error instanceof SesameError`. */
 export type SessionErrorCode =
   | SessionConfigError['code']
@@ -116,4 +106,3 @@ export type SessionErrorCode =
   | SessionReadOnly['code']
   | SessionRejectLimit['code']
   | SessionCompatUnsupported['code']
-  | SessionNotLoaded['code']
