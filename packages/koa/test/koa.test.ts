@@ -1,6 +1,6 @@
 // Koa-specific paths the conformance suite does not reach: ctx.session = null, ctx.respond = false,
 // errors handled (or not) upstream, streamed bodies, Koa 2. Real HTTP, real memory store.
-import { createServer, type Server } from 'node:http'
+import { createServer, ServerResponse, type Server } from 'node:http'
 import { Readable } from 'node:stream'
 import Koa from 'koa'
 import Koa2 from 'koa2'
@@ -198,5 +198,32 @@ describe('@sesame/koa', () => {
     })
     const res = await request(server).get('/')
     expect((res.headers['set-cookie'] as unknown as string[]).length).toBe(1)
+  })
+
+  it("two Koa apps in one process: ctx.session lives on the sesame app's own app.context only; Koa's and Node's shared prototypes are untouched", async () => {
+    const methods = ['writeHead', 'write', 'end', 'flushHeaders'] as const
+    const nodeBefore = methods.map((name) => ServerResponse.prototype[name])
+    let withSesame!: Koa
+    const { server } = await serve((app, sessions) => {
+      withSesame = app
+      counter(app, sessions)
+    })
+    const plain = new Koa()
+    const ownMethods: string[][] = []
+    plain.use((ctx) => {
+      ownMethods.push(methods.filter((name) => Object.hasOwn(ctx.res, name)))
+      ctx.body = { session: (ctx as unknown as { session?: unknown }).session ?? null }
+    })
+    const plainServer = createServer(plain.callback())
+    expect((await request(server).get('/')).body).toEqual({ n: 1 })
+    const answer = await request(plainServer).get('/')
+    expect(answer.body).toEqual({ session: null })
+    expect(answer.headers['set-cookie']).toBeUndefined()
+    expect(Object.hasOwn(withSesame.context, 'session')).toBe(true)
+    expect('session' in plain.context).toBe(false)
+    // Koa's own context prototype, shared by every app, has no session accessor.
+    expect('session' in (Object.getPrototypeOf(plain.context) as object)).toBe(false)
+    expect(ownMethods).toEqual([[]])
+    expect(methods.map((name) => ServerResponse.prototype[name])).toEqual(nodeBefore)
   })
 })
