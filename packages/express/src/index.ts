@@ -67,8 +67,8 @@ export function session(options: ExpressSessionOptions): SessionMiddleware {
   }
 
   /** express-session's `unset: 'destroy'`: `req.session = null` (or `delete req.session`) destroys it first. */
-  const commit = async (req: Request, state: RequestState): Promise<string | undefined> => {
-    if ((req.session as Session | null | undefined) == null) await state.session.destroy()
+  const commit = (req: Request, state: RequestState): Promise<string | undefined> => {
+    if ((req.session as Session | null | undefined) == null) return state.session.destroy().then(() => engine.commit(state))
     return engine.commit(state)
   }
 
