@@ -150,6 +150,21 @@ describe('req.sessionID, req.session = null, regenerate(cb)', () => {
   })
 })
 
+describe('saveUninitialized: true after destroy', () => {
+  it('destroy(cb) leaves no new empty session behind: the response only clears the cookie (as express-session stores nothing)', async () => {
+    const store = memoryStore()
+    const { server } = await serve((app) => {
+      app.get('/', (req: any, res) => res.json({ n: (req.session.n = 1) }))
+      app.get('/logout', (req: any, res, next) => req.session.destroy((err?: unknown) => (err ? next(err) : res.json({ out: true }))))
+    }, { saveUninitialized: true }, store)
+    const cookie = pair(sessionCookie(await request(server).get('/'))!)
+    const out = await request(server).get('/logout').set('Cookie', cookie)
+    expect(out.headers['set-cookie']).toHaveLength(1)
+    expect(sessionCookie(out)).toMatch(/^sid=; Expires=Thu, 01 Jan 1970/)
+    expect(store.size).toBe(0)
+  })
+})
+
 describe('req.session.cookie', () => {
   it('shows the cookie as it is sent; its attributes cannot change per request (typed error)', async () => {
     const { server } = await serve((app) => {
@@ -192,6 +207,27 @@ describe('remember me', () => {
     expect(remembered.body.maxAge).toBeGreaterThan(7 * DAY - 5_000)
     expect(engine.options.rememberMaxAge).toBe(30 * DAY)
     expect(store.size).toBe(2)
+  })
+
+  it('remembering a stored session moves it to a new id: the old cookie stops working, the data stays', async () => {
+    const { server } = await serve((app) => {
+      app.get('/seed', (req: any, res) => {
+        req.session.cart = ['apple']
+        res.json({})
+      })
+      app.get('/remember', (req: any, res) => {
+        const before = req.sessionID
+        req.session.cookie.maxAge = 7 * DAY
+        req.session.save((err?: unknown) => res.json({ moved: !err && req.sessionID !== before }))
+      })
+      app.get('/cart', (req: any, res) => res.json({ cart: req.session.cart ?? null, remembered: req.session.cookie.maxAge !== null }))
+    })
+    const old = pair(sessionCookie(await request(server).get('/seed'))!)
+    const remembered = await request(server).get('/remember').set('Cookie', old)
+    expect(remembered.body).toEqual({ moved: true })
+    const next = pair(sessionCookie(remembered)!)
+    expect((await request(server).get('/cart').set('Cookie', next)).body).toEqual({ cart: ['apple'], remembered: true })
+    expect((await request(server).get('/cart').set('Cookie', old)).body).toEqual({ cart: null, remembered: false })
   })
 
   it('the lifetime is bounded by rememberMaxAge from creation or login, whatever the app asks, and the idle timeout still applies', async () => {
