@@ -169,14 +169,14 @@ export function session(first: KoaSessionOptions | KoaApp, second?: KoaApp | Koa
     // Outside cookie.path there is no session and no cookie (as express-session).
     if (!engine.appliesTo(ctx.path)) return next()
     const state: RequestState = await engine.load(requestInfo(ctx))
+    if (compat.valid && state.persisted && !compat.valid(ctx, { ...state.session })) {
+      // koa-session's `valid` said no: this request gets a fresh session (the stored one is left alone).
+      engine.discard(state)
+    }
     if (earlier) {
       // Written before the middleware ran (the app.context getter): kept on top of the stored data.
       if (earlier.destroying) await earlier.destroying
       Object.assign(state.session, { ...earlier.state.session })
-    }
-    if (compat.valid && state.persisted && !compat.valid(ctx, { ...state.session })) {
-      // koa-session's `valid` said no: this request gets a fresh session (the stored one is left alone).
-      engine.discard(state)
     }
     defineSessionAccessor(ctx.app.context)
     const held: Held = { state, destroying: undefined }
