@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http'
 import express, { type NextFunction, type Request, type Response } from 'express'
 import request from 'supertest'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { memoryStore, type MemoryStore } from '@sesame/core'
+import { memoryStore, storeKey, type MemoryStore } from '@sesame/core'
 import { session, type ExpressSessionOptions } from '@sesame/express'
 import { FaultyStore } from '../support/faulty-store.js'
 
@@ -293,5 +293,38 @@ describe('cookie.path', () => {
       expect(outside.headers['set-cookie']).toBeUndefined()
     }
     expect(store.size).toBe(1)
+  })
+})
+
+describe("the peers' member names are never data", () => {
+  it('cookie, maxAge, length, populated, manuallyCommit, resetMaxAge in the store stay out of the session; assigning them fails loudly', async () => {
+    const store = memoryStore()
+    const { server } = await serve((app) => {
+      app.get('/start', (req: any, res) => {
+        req.session.kept = 42
+        res.json({ id: req.sessionID })
+      })
+      app.get('/read', (req: any, res) => res.json({ keys: Object.keys(req.session), json: JSON.parse(JSON.stringify(req.session)), maxAge: req.session.cookie.maxAge, length: req.session.length }))
+      app.get('/assign', (req: any, res) => {
+        const failures: string[] = []
+        for (const name of ['cookie', 'length', 'populated', 'manuallyCommit', 'resetMaxAge', 'maxAge']) {
+          try {
+            req.session[name] = { polluted: true }
+          } catch (error) {
+            failures.push(name + ': ' + (error as Error).constructor.name)
+          }
+        }
+        res.json({ failures, keys: Object.keys(req.session) })
+      })
+    }, {}, store)
+    const start = await request(server).get('/start')
+    const cookie = pair(sessionCookie(start)!)
+    const planted = { cookie: '{"maxAge":99999999999}', maxAge: '1', length: '7', populated: 'false', manuallyCommit: '"x"', resetMaxAge: '"x"' }
+    expect(await store.update(await storeKey(start.body.id), { set: planted, unset: [], lastActiveAt: Date.now(), expiresAt: Date.now() + 60_000 })).toBe(true)
+    const read = await request(server).get('/read').set('Cookie', cookie)
+    expect(read.body).toEqual({ keys: ['kept'], json: { kept: 42 }, maxAge: null, length: 1 })
+    const assign = await request(server).get('/assign').set('Cookie', cookie)
+    expect(assign.body.failures).toEqual(['cookie: TypeError', 'length: TypeError', 'populated: TypeError', 'manuallyCommit: TypeError', 'resetMaxAge: TypeError', 'maxAge: TypeError'])
+    expect(assign.body.keys).toEqual(['kept'])
   })
 })
