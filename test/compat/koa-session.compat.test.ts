@@ -20,6 +20,9 @@ const steps: Step[] = [
   { name: 'after the replacement', method: 'GET', path: '/' },
   { name: 'logout: ctx.session = null', method: 'POST', path: '/logout' },
   { name: 'after logout: nothing', method: 'GET', path: '/' },
+  { name: 'login with the callback forms regenerate(cb) + save(cb)', method: 'POST', path: '/login-cb', form: { user: 'cleo' } },
+  { name: 'after the callback login', method: 'GET', path: '/' },
+  { name: 'logout again', method: 'POST', path: '/logout' },
   { name: 'login with remember me: maxAge = 30 days', method: 'POST', path: '/login', form: { user: 'bob', remember: 'on' } },
   { name: 'remembered: the flash, maxAge', method: 'GET', path: '/' },
   { name: 'remembered: counting on', method: 'GET', path: '/views' },
@@ -50,6 +53,7 @@ describe('a koa-session README app, unchanged but for the import and the secret'
     expect(JSON.parse(byStep['after the redirect: the flash and the user']!.body)).toMatchObject({ flash: 'Welcome back, alice', user: 'alice', views: 2 })
     expect(JSON.parse(byStep['after the replacement']!.body)).toMatchObject({ user: null, theme: 'dark', views: 0, length: 1, populated: true })
     expect(byStep['logout: ctx.session = null']!.cookie).toEqual({ kind: 'none' })
+    expect(JSON.parse(byStep['after the callback login']!.body)).toMatchObject({ flash: 'Welcome back, cleo', user: 'cleo' })
     expect(JSON.parse(byStep['remembered: the flash, maxAge']!.body)).toMatchObject({ user: 'bob', maxAge: 30 * 24 * 3_600_000 })
     expect(byStep['remembered: counting on']!.cookie).toEqual({ kind: 'persistent', lifetimeMinutes: 30 * 24 * 60 })
     // CONFIG's rolling: false, renew: false, overwrite: true, signed: true, sameSite: null map without a word.

@@ -62,6 +62,17 @@ export function koaReadmeApp(session: SessionFactory, secret: string, store?: un
       return
     }
 
+    if (ctx.method === 'POST' && ctx.path === '/login-cb') {
+      // The same login with koa-session's callback forms regenerate(cb) and save(cb).
+      const body = await form(ctx)
+      await new Promise<void>((resolve, reject) => ctx.session!.regenerate((err?: Error) => (err ? reject(err) : resolve())))
+      ctx.session!.user = body.user
+      ctx.session!.flash = 'Welcome back, ' + body.user
+      await new Promise<void>((resolve, reject) => ctx.session!.save((err?: Error) => (err ? reject(err) : resolve())))
+      ctx.redirect('/')
+      return
+    }
+
     if (ctx.method === 'POST' && ctx.path === '/logout') {
       ctx.session = null
       ctx.redirect('/')
