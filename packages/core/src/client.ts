@@ -45,6 +45,8 @@ export interface RequestInfo {
   path?: string | undefined
   /** A read-only session (e.g. Next.js server components, where cookies cannot be set). */
   readOnly?: boolean
+  /** Follow express-session's or koa-session's idioms where they differ (see compat/). */
+  flavour?: 'express' | 'koa' | undefined
 }
 
 const trustNone: ProxyTrust = () => false

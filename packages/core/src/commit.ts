@@ -14,7 +14,9 @@ import { serializeClearCookie, serializeCookie } from './cookie.js'
 import type { EngineContext } from './engine-context.js'
 import { SessionStoreUnavailable } from './errors.js'
 import { newSessionId } from './id.js'
-import { diffData, isEmpty, serializeSession, type DataTexts } from './session-data.js'
+import { regenerate } from './rebind.js'
+import { cookieExpiry, idleTimeoutOf } from './remember.js'
+import { diffData, hasNoData, isEmpty, serializeSession, type DataTexts } from './session-data.js'
 import { resetState, type RequestState } from './state.js'
 import { storeCall } from './store-call.js'
 import { storeKey } from './store-key.js'
@@ -36,7 +38,7 @@ export async function commit(context: EngineContext, state: RequestState): Promi
     if (!state.cookieNeedsSet) return undefined
     state.cookieNeedsSet = false
     const sealed = await context.sealer.seal({ sid: state.sid!, createdAt: state.createdAt })
-    return serializeCookie(cookie, sealed, secureCookie(context, state))
+    return serializeCookie(cookie, sealed, secureCookie(context, state), cookieExpiry(state))
   }
   if (state.clearCookie) {
     state.clearCookie = false
@@ -53,14 +55,14 @@ async function touchReadOnly(context: EngineContext, state: RequestState): Promi
   const now = Date.now()
   if (!state.persisted || now - state.lastActiveAt < context.options.touchInterval) return
   const key = state.key!
-  const expiresAt = nextExpiry(now, context.options.idleTimeout, state.absoluteExpiresAt)
+  const expiresAt = nextExpiry(now, idleTimeoutOf(state, context.options), state.absoluteExpiresAt)
   if (await storeCall(context.audit, 'touch', key, state.client, () => context.store.touch(key, now, expiresAt))) {
     state.lastActiveAt = now
     state.expiresAt = expiresAt
   }
 }
 
-function secureCookie(context: EngineContext, state: RequestState): boolean {
+export function secureCookie(context: EngineContext, state: RequestState): boolean {
   const secure = context.options.cookie.secure
   return secure === 'auto' ? state.secure : secure
 }
@@ -68,10 +70,16 @@ function secureCookie(context: EngineContext, state: RequestState): boolean {
 /** The store half of commit (also `session.save()`): create, update or touch. */
 export async function persist(context: EngineContext, state: RequestState, explicit: boolean): Promise<void> {
   const { options, store, audit } = context
+  if (state.lifetimeChanged && state.persisted) {
+    // "Remember me" moved the deadline of a stored session: only a new id's whole record can carry it.
+    await regenerate(context, state, false)
+  }
+  state.lifetimeChanged = false
   const texts = serializeSession(state, options.maxSessionBytes)
   const now = Date.now()
   if (!state.persisted) {
-    if (isEmpty(texts) && !explicit && !options.saveUninitialized && state.userId === undefined) return
+    // saveUninitialized never stores the empty session that follows a destroy in the same request.
+    if (hasNoData(texts) && !explicit && (!options.saveUninitialized || state.destroyed) && state.userId === undefined) return
     await create(context, state, texts, now)
     audit.emit('session.created', state.key!, state.client)
     return
@@ -79,7 +87,7 @@ export async function persist(context: EngineContext, state: RequestState, expli
   const { set, unset } = diffData(state.snapshot, texts)
   const changed = state.userChanged || !isEmpty(set) || unset.length > 0
   const key = state.key!
-  const expiresAt = nextExpiry(now, options.idleTimeout, state.absoluteExpiresAt)
+  const expiresAt = nextExpiry(now, idleTimeoutOf(state, options), state.absoluteExpiresAt)
   let applied: boolean
   if (changed) {
     const userId = state.userChanged ? (state.userId ?? null) : undefined
@@ -111,7 +119,7 @@ export function recordOf(context: EngineContext, state: RequestState, texts: Dat
     userId: state.userId,
     createdAt: state.createdAt,
     lastActiveAt: now,
-    expiresAt: nextExpiry(now, context.options.idleTimeout, state.absoluteExpiresAt),
+    expiresAt: nextExpiry(now, idleTimeoutOf(state, context.options), state.absoluteExpiresAt),
     absoluteExpiresAt: state.absoluteExpiresAt,
     ip: clipCopy(state.client.ip, MAX_RECORD_FIELD),
     userAgent: clipCopy(state.client.userAgent, MAX_RECORD_FIELD),

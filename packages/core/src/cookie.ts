@@ -83,8 +83,21 @@ function attributes(options: ResolvedCookieOptions, secure: boolean): string {
   return text
 }
 
-export function serializeCookie(options: ResolvedCookieOptions, value: string, secure: boolean): string {
-  return options.name + '=' + value + attributes(options, secure)
+/**
+ * `expiresAt` (ms since the epoch): a persistent cookie ("remember me") with Max-Age and Expires;
+ * without it, a browser-session cookie.
+ */
+export function serializeCookie(options: ResolvedCookieOptions, value: string, secure: boolean, expiresAt?: number): string {
+  if (expiresAt === undefined) return options.name + '=' + value + attributes(options, secure)
+  const maxAge = Math.max(0, Math.floor((expiresAt - Date.now()) / 1000))
+  return options.name + '=' + value + '; Max-Age=' + maxAge + '; Expires=' + new Date(expiresAt).toUTCString() + attributes(options, secure)
+}
+
+/** RFC 6265 path-match: is a request for `path` one the cookie (and so the session) applies to? */
+export function inCookiePath(path: string, cookiePath: string): boolean {
+  if (cookiePath === '/' || path === cookiePath) return true
+  if (!path.startsWith(cookiePath)) return false
+  return cookiePath.endsWith('/') || path.charCodeAt(cookiePath.length) === 47 /* / */
 }
 
 /** Set-Cookie that removes the cookie: same name, path and domain, expired. */

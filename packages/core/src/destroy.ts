@@ -18,4 +18,5 @@ export async function destroy(context: EngineContext, state: RequestState, logou
   }
   resetState(state, context.options)
   state.clearCookie = knownToClient
+  state.destroyed = true
 }

@@ -28,18 +28,21 @@
 
 import { Audit } from './audit.js'
 import type { RequestInfo } from './client.js'
-import { commit, persist } from './commit.js'
+import { commit, persist, secureCookie } from './commit.js'
+import type { CookieAttributes } from './compat/cookie-view.js'
+import { inCookiePath } from './cookie.js'
 import { destroy } from './destroy.js'
 import { emitExpired, type EngineContext } from './engine-context.js'
-import { SessionConfigError } from './errors.js'
+import { SessionConfigError, SessionReadOnly } from './errors.js'
 import { newSessionId } from './id.js'
-import { load } from './load.js'
+import { freshFor, load } from './load.js'
 import { resolveOptions, type ResolvedOptions, type SessionOptions } from './options.js'
 import { login, regenerate } from './rebind.js'
 import { RecentExpiries } from './recent-expiries.js'
 import { RejectLimiter } from './reject-limit.js'
 import { Sealer } from './seal.js'
-import type { SessionHost } from './session.js'
+import { remember } from './remember.js'
+import type { LoginOptions, SessionHost } from './session.js'
 import { fillSession } from './session-data.js'
 import { clearData, resetState, type RequestState } from './state.js'
 import { storeCall } from './store-call.js'
@@ -115,12 +118,55 @@ export class Engine implements SessionHost {
     fillSession(state, record)
   }
 
-  regenerate(state: RequestState): Promise<void> {
-    return regenerate(this.#context, state)
+  regenerate(state: RequestState, empty?: boolean): Promise<void> {
+    return regenerate(this.#context, state, empty)
   }
 
-  login(state: RequestState, userId: string): Promise<void> {
-    return login(this.#context, state, userId)
+  login(state: RequestState, userId: string, options?: LoginOptions): Promise<void> {
+    return login(this.#context, state, userId, options)
+  }
+
+  /** "Remember me" (remember.ts): a persistent cookie and a longer, bounded lifetime; null undoes it. */
+  remember(state: RequestState, maxAge: number | null): void {
+    if (state.readOnly) throw new SessionReadOnly('changing session.cookie.maxAge')
+    remember(state, this.options, maxAge)
+  }
+
+  /** The cookie's attributes as this request's Set-Cookie would carry them (for `session.cookie`). */
+  cookieAttributes(state: RequestState): CookieAttributes {
+    const cookie = this.options.cookie
+    return {
+      path: cookie.path,
+      domain: cookie.domain,
+      secure: secureCookie(this.#context, state),
+      httpOnly: cookie.httpOnly,
+      sameSite: cookie.sameSite === undefined ? false : (cookie.sameSite.toLowerCase() as 'lax' | 'strict' | 'none'),
+      partitioned: cookie.partitioned,
+    }
+  }
+
+  /**
+   * Treat the loaded session as absent for this request (koa-session's `valid` hook said no): the
+   * request gets a fresh session; the stored one and the client's cookie are left as they are.
+   */
+  discard(state: RequestState): void {
+    const clearCookie = state.clearCookie
+    resetState(state, this.options)
+    state.clearCookie = clearCookie
+  }
+
+  /**
+   * A fresh session for this request without loading anything (synchronous): what Koa's ctx.session
+   * is when read before the middleware ran. Its writes are applied on top of the loaded session later;
+   * it is never committed itself.
+   */
+  detached(info: RequestInfo): RequestState {
+    return freshFor(this.#context, info, false)
+  }
+
+  /** Does the session apply to a request for `path`? Outside `cookie.path` there is none (express-session). */
+  appliesTo(path: string): boolean {
+    return inCookiePath(path, this.options.cookie.path)
   }
 
   destroy(state: RequestState, logout: boolean): Promise<void> {

@@ -87,6 +87,16 @@ export class SessionRejectLimit extends SesameError<'SESSION_REJECT_LIMIT'> {
   }
 }
 
+/**
+ * An express-session / koa-session member or option that sesame does not offer, called at run time
+ * (e.g. changing `req.session.cookie.secure` per request). The message says what to use instead.
+ */
+export class SessionCompatUnsupported extends SesameError<'SESSION_COMPAT_UNSUPPORTED'> {
+  constructor(what: string, instead: string) {
+    super('SESSION_COMPAT_UNSUPPORTED', `sesame: ${what} is not supported: ${instead}`)
+  }
+}
+
 /** Every `code` an error of @sesame/core carries: switch on it after `error instanceof SesameError`. */
 export type SessionErrorCode =
   | SessionConfigError['code']
@@ -95,3 +105,4 @@ export type SessionErrorCode =
   | SessionDataInvalid['code']
   | SessionReadOnly['code']
   | SessionRejectLimit['code']
+  | SessionCompatUnsupported['code']

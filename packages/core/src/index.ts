@@ -17,3 +17,12 @@ export { resolveSecrets, resolveOptions, type ResolvedOptions } from './options.
 export { readCookie } from './cookie.js'
 export { createSessionPeek } from './peek.js'
 export { runtime as cryptoRuntime } from '#crypto'
+export { inCookiePath } from './cookie.js'
+export type { LoginOptions } from './session.js'
+// express-session / koa-session compatibility (see compat/ and the adapters' READMEs)
+export { translateOptions, type Flavour, type KoaCompat, type Translated } from './compat/options.js'
+export { SessionCookie, type CookieAttributes } from './compat/cookie-view.js'
+export type { NodeCallback } from './compat/callback.js'
+export { expressSessionStore, type ExpressSessionStoreLike } from './stores/express-session-store.js'
+export { koaSessionStore, type KoaSessionStoreLike, type KoaSessionStoreOptions } from './stores/koa-session-store.js'
+export { WholeRecordStore, type WholeValueStore, type WholeValue } from './stores/whole-record-store.js'

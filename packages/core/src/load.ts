@@ -30,14 +30,9 @@ type RejectReason = UnsealRejectReason | 'unknown_session'
 
 export async function load(context: EngineContext, info: RequestInfo): Promise<RequestState> {
   const { options, sealer, store, audit, limiter } = context
-  const client = boundedClient(clientInfo(info, options.trustProxy))
   const values = readCookie(info.cookie, options.cookie.name)
-  const state = freshState(context.host, options, {
-    secure: isSecure(info, options.trustProxy),
-    client,
-    hadCookie: values !== undefined,
-    readOnly: info.readOnly === true,
-  })
+  const state = freshFor(context, info, values !== undefined)
+  const client = state.client
   if (values === undefined) return state
   if (limiter.blocked(client.ip)) throw new SessionRejectLimit()
   let firstReason: UnsealRejectReason | undefined
@@ -84,6 +79,18 @@ export async function load(context: EngineContext, info: RequestInfo): Promise<R
   }
   reject(context, state, firstReason ?? 'malformed', rejectedValue)
   return state
+}
+
+/** A fresh session for this request, before (or without) looking at its cookie. */
+export function freshFor(context: EngineContext, info: RequestInfo, hadCookie: boolean): RequestState {
+  const { options } = context
+  return freshState(context.host, options, {
+    secure: isSecure(info, options.trustProxy),
+    client: boundedClient(clientInfo(info, options.trustProxy)),
+    hadCookie,
+    readOnly: info.readOnly === true,
+    flavour: info.flavour,
+  })
 }
 
 /** `subject` is the store key of a verified session, else the rejected cookie value (hashed into sessionRef). */

@@ -31,6 +31,15 @@ export interface SessionOptions {
   maxSessionBytes?: number
   /** Opt-in: answer 429 after this many rejected cookies from one client address within a minute. */
   rejectLimit?: number
+  /**
+   * Remember every session (express-session's `cookie.maxAge`, koa-session's `maxAge`): a persistent
+   * cookie and a lifetime of this long (capped by rememberMaxAge). Default: none (browser-session cookies).
+   */
+  remember?: number | string | false
+  /** The longest lifetime a remembered session can get ("remember me"), from its creation or login. Default '30d'. */
+  rememberMaxAge?: number | string
+  /** The idle timeout of a remembered session. Default: `idleTimeout`. */
+  rememberIdleTimeout?: number | string
 }
 
 export interface ResolvedSecrets {
@@ -59,11 +68,15 @@ export interface ResolvedOptions {
   auditCloseTimeoutMs: number
   maxSessionBytes: number
   rejectLimit: number
+  /** ms every new session is remembered for, or undefined. */
+  remember: number | undefined
+  rememberMaxAge: number
+  rememberIdleTimeout: number
 }
 
 const KNOWN = new Set([
   'secret', 'store', 'idleTimeout', 'absoluteTimeout', 'saveUninitialized', 'cookie', 'trustProxy',
-  'audit', 'maxSessionBytes', 'rejectLimit',
+  'audit', 'maxSessionBytes', 'rejectLimit', 'remember', 'rememberMaxAge', 'rememberIdleTimeout',
 ])
 const KNOWN_COOKIE = new Set(['name', 'path', 'domain', 'secure', 'httpOnly', 'sameSite', 'partitioned'])
 const KNOWN_AUDIT = new Set(['hooks', 'sinks', 'onError', 'coalesceRejected', 'closeTimeout', 'refSecret'])
@@ -212,6 +225,15 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     }
     if (audit.refSecret !== undefined) secrets.refSecret = checkSecret(audit.refSecret, '`audit.refSecret`')
   }
+  const rememberMaxAge = duration(options.rememberMaxAge, 30 * 86_400_000, 'rememberMaxAge')
+  const rememberIdleTimeout = duration(options.rememberIdleTimeout, idleTimeout, 'rememberIdleTimeout')
+  if (rememberIdleTimeout > rememberMaxAge) {
+    throw new SessionConfigError(`\`rememberIdleTimeout\` (${rememberIdleTimeout} ms) is longer than \`rememberMaxAge\` (${rememberMaxAge} ms); make it shorter.`)
+  }
+  const remember = options.remember === undefined || options.remember === false ? undefined : duration(options.remember, 0, 'remember')
+  if (remember !== undefined && remember > rememberMaxAge) {
+    throw new SessionConfigError(`\`remember\` (${remember} ms) is longer than \`rememberMaxAge\` (${rememberMaxAge} ms); raise rememberMaxAge if sessions should really live that long.`)
+  }
   const coalesce = audit?.coalesceRejected === undefined ? 60_000 : audit.coalesceRejected === 0 ? 0 : duration(audit.coalesceRejected, 60_000, 'audit.coalesceRejected')
   return {
     secrets,
@@ -227,5 +249,8 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     auditCloseTimeoutMs: duration(audit?.closeTimeout, 5_000, 'audit.closeTimeout'),
     maxSessionBytes,
     rejectLimit,
+    remember,
+    rememberMaxAge,
+    rememberIdleTimeout,
   }
 }

@@ -10,36 +10,64 @@
 
 import { create, markPersisted, recordOf } from './commit.js'
 import type { EngineContext } from './engine-context.js'
+import { parseDuration } from './duration.js'
 import { newSessionId } from './id.js'
+import { absoluteDeadline, idleTimeoutOf, remember, rememberText } from './remember.js'
+import { REMEMBER_KEY, type LoginOptions } from './session.js'
 import { serializeSession, type DataTexts } from './session-data.js'
-import { resetState, type RequestState } from './state.js'
+import { clearData, resetState, type RequestState } from './state.js'
+import { nextExpiry } from './timeouts.js'
 import { storeCall } from './store-call.js'
 import { storeKey } from './store-key.js'
 
 const MAX_USER_ID = 256
 
-export async function regenerate(context: EngineContext, state: RequestState): Promise<void> {
-  await rebind(context, state, state.userId, false)
+/** `empty`: express-session's regenerate(cb), whose new session starts without the old data. */
+export async function regenerate(context: EngineContext, state: RequestState, empty = false): Promise<void> {
+  await rebind(context, state, state.userId, false, empty)
   if (state.persisted) context.audit.emit('session.renewed', state.key!, state.client, { reason: 'regenerate', userId: state.userId })
 }
 
-export async function login(context: EngineContext, state: RequestState, userId: string): Promise<void> {
+export async function login(context: EngineContext, state: RequestState, userId: string, options?: LoginOptions): Promise<void> {
   if (typeof userId !== 'string' || userId.length === 0 || userId.length > MAX_USER_ID) {
     throw new TypeError(`session.login(userId) takes a non-empty string of at most ${MAX_USER_ID} characters.`)
   }
-  await rebind(context, state, userId, true)
+  let rememberMs: number | undefined
+  if (options?.remember !== undefined) {
+    rememberMs = parseDuration(options.remember)
+    if (rememberMs === undefined || rememberMs <= 0) {
+      throw new TypeError("session.login(userId, { remember }) takes a positive number of milliseconds or a string like '30d'.")
+    }
+  }
+  await rebind(context, state, userId, true, false, rememberMs)
   context.audit.emit('session.login', state.key!, state.client, { userId })
 }
 
-async function rebind(context: EngineContext, state: RequestState, userId: string | undefined, isLogin: boolean): Promise<void> {
-  const texts = serializeSession(state, context.options.maxSessionBytes)
+async function rebind(
+  context: EngineContext,
+  state: RequestState,
+  userId: string | undefined,
+  isLogin: boolean,
+  empty = false,
+  rememberMs?: number,
+): Promise<void> {
   const now = Date.now()
   const before = { ...state }
   const oldKey = state.persisted ? state.key : undefined
   if (isLogin) {
-    // A login starts a new authenticated session: its absolute lifetime starts now.
+    // A login starts a new authenticated session: its absolute lifetime starts now (a remembered one's too).
     state.createdAt = now
-    state.absoluteExpiresAt = now + context.options.absoluteTimeout
+    state.absoluteExpiresAt = absoluteDeadline(state, context.options, now)
+    if (rememberMs !== undefined) remember(state, context.options, rememberMs)
+    state.expiresAt = nextExpiry(now, idleTimeoutOf(state, context.options), state.absoluteExpiresAt)
+    state.lifetimeChanged = false // the rename below carries the new deadline
+  }
+  let texts: DataTexts
+  try {
+    texts = empty ? markerOnly(state) : serializeSession(state, context.options.maxSessionBytes)
+  } catch (error) {
+    Object.assign(state, before)
+    throw error
   }
   state.userId = userId
   state.isNew = true
@@ -59,6 +87,7 @@ async function rebind(context: EngineContext, state: RequestState, userId: strin
     Object.assign(state, before)
     throw error
   }
+  if (empty) clearData(state)
   state.cookieNeedsSet = true
 }
 
@@ -88,4 +117,12 @@ async function rename(context: EngineContext, state: RequestState, oldKey: strin
     state.userId = userId
     await create(context, state, Object.create(null) as DataTexts, now)
   }
+}
+
+/** No data, only the remember marker if the session is remembered (express-session's empty regenerate). */
+function markerOnly(state: RequestState): DataTexts {
+  const texts = Object.create(null) as DataTexts
+  const marker = rememberText(state)
+  if (marker !== undefined) texts[REMEMBER_KEY] = marker
+  return texts
 }

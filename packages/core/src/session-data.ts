@@ -1,7 +1,8 @@
 // Session data between the store's form (JSON text per key) and the app's (plain properties).
 
 import { SessionDataInvalid, SessionTooLarge } from './errors.js'
-import { RESERVED, unwrap } from './session.js'
+import { rememberText } from './remember.js'
+import { REMEMBER_KEY, RESERVED, unwrap } from './session.js'
 import type { RequestState } from './state.js'
 import type { SessionRecord } from './store.js'
 
@@ -17,6 +18,8 @@ export function fillSession(state: RequestState, record: SessionRecord): void {
     const text = record.data[key]!
     let value: unknown
     try {
+      // The remember marker stays in the snapshot (serializeSession writes it back from the state).
+      if (key === REMEMBER_KEY) continue
       if (RESERVED.has(key)) throw new Error('reserved')
       value = JSON.parse(text)
     } catch {
@@ -57,6 +60,8 @@ export function serializeSession(state: RequestState, maxSessionBytes: number): 
     texts[key] = text
     size += key.length + text.length + 4
   }
+  const marker = rememberText(state)
+  if (marker !== undefined) texts[REMEMBER_KEY] = marker
   if (size > maxSessionBytes / 3) {
     // Characters undercount bytes for non-ASCII text: measure exactly only when it could matter.
     let bytes = 2
@@ -78,5 +83,11 @@ export function diffData(snapshot: Readonly<Record<string, string>>, texts: Data
 
 export function isEmpty(texts: DataTexts): boolean {
   for (const _ in texts) return false
+  return true
+}
+
+/** No data the app wrote (the remember marker alone does not make a session worth storing). */
+export function hasNoData(texts: DataTexts): boolean {
+  for (const key in texts) if (key !== REMEMBER_KEY) return false
   return true
 }

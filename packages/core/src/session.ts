@@ -3,6 +3,8 @@
 // (never collides with data), and the reserved names are accessors on the prototype whose setters
 // throw, so `session.id = 'x'` or `session.save = 1` fails loudly instead of corrupting the session.
 
+import { isCallback, settle, type NodeCallback } from './compat/callback.js'
+import { SessionCookie, type CookieHost } from './compat/cookie-view.js'
 import { SessionReadOnly } from './errors.js'
 import type { RequestState } from './state.js'
 
@@ -15,11 +17,20 @@ export interface SessionMeta {
   readonly expiresAt: number
 }
 
-/** Names data can never use. */
+/** Where a remembered session keeps its marker in the store's data (never reaches the app). */
+export const REMEMBER_KEY = 'sesame.remember'
+
+/** Names data can never use. The second line is express-session's and koa-session's members. */
 export const RESERVED = new Set([
   'id', 'isNew', 'meta', 'regenerate', 'login', 'logout', 'destroy', 'save', 'reload', 'touch',
+  'cookie', 'maxAge', 'length', 'populated', 'manuallyCommit', 'resetMaxAge', REMEMBER_KEY,
   '__proto__', 'constructor', 'prototype', 'toJSON',
 ])
+
+export interface LoginOptions {
+  /** "Remember me": a persistent cookie and a lifetime this long (ms or '30d'), capped by rememberMaxAge. */
+  remember?: number | string | undefined
+}
 
 export interface Session {
   /** Any JSON value, by name. */
@@ -27,9 +38,10 @@ export interface Session {
 }
 
 /** Engine operations the session object calls. Implemented by Engine. */
-export interface SessionHost {
-  regenerate(state: RequestState): Promise<void>
-  login(state: RequestState, userId: string): Promise<void>
+export interface SessionHost extends CookieHost {
+  /** `empty`: express-session's regenerate (a new session without the old data). */
+  regenerate(state: RequestState, empty?: boolean): Promise<void>
+  login(state: RequestState, userId: string, options?: LoginOptions): Promise<void>
   destroy(state: RequestState, logout: boolean): Promise<void>
   save(state: RequestState): Promise<void>
   reload(state: RequestState): Promise<void>
@@ -39,6 +51,15 @@ export interface SessionHost {
 
 function state(session: Session): RequestState {
   return (session as unknown as { [STATE]: RequestState })[STATE]
+}
+
+/** A promise of `operation`, also when it throws synchronously (so a callback gets that error too). */
+function run(operation: () => Promise<void>): Promise<void> {
+  try {
+    return operation()
+  } catch (error) {
+    return Promise.reject(error)
+  }
 }
 
 function writable(session: Session, what: string): RequestState {
@@ -53,41 +74,65 @@ export class Session {
   }
 
   static {
+    // Each method takes a callback `cb(err)` as its last argument (express-session, koa-session) or
+    // returns a promise (sesame); see compat/callback.ts.
     const methods: Record<string, (this: Session, ...args: never[]) => unknown> = {
-      /** New id, same data; the old id is gone from the store. Use on any privilege change. */
-      async regenerate(this: Session) {
-        const current = writable(this, 'session.regenerate()')
-        return current.host.regenerate(current)
+      /**
+       * New id, same data; the old id is gone from the store. Use on any privilege change.
+       * In Express, `regenerate(cb)` is express-session's: the new session starts without the old data.
+       */
+      regenerate(this: Session, callback?: NodeCallback) {
+        const cb = isCallback(callback) ? callback : undefined
+        const current = state(this)
+        const empty = cb !== undefined && current.flavour === 'express'
+        return settle(run(() => writable(this, 'session.regenerate()').host.regenerate(current, empty)), cb, this)
       },
       /** Regenerate, bind the user for later events and listings, emit `session.login`. */
-      async login(this: Session, userId: string) {
-        const current = writable(this, 'session.login()')
-        return current.host.login(current, userId)
+      login(this: Session, userId: string, options?: LoginOptions | NodeCallback, callback?: NodeCallback) {
+        const cb = isCallback(options) ? options : isCallback(callback) ? callback : undefined
+        const given = isCallback(options) ? undefined : options
+        return settle(run(() => writable(this, 'session.login()').host.login(state(this), userId, given)), cb, this)
       },
       /** Destroy and emit `session.logout` with the user. */
-      async logout(this: Session) {
-        const current = writable(this, 'session.logout()')
-        return current.host.destroy(current, true)
+      logout(this: Session, callback?: NodeCallback) {
+        return settle(run(() => writable(this, 'session.logout()').host.destroy(state(this), true)), isCallback(callback) ? callback : undefined, this)
       },
       /** Remove the session from the store; the response clears the cookie. */
-      async destroy(this: Session) {
-        const current = writable(this, 'session.destroy()')
-        return current.host.destroy(current, false)
+      destroy(this: Session, callback?: NodeCallback) {
+        return settle(run(() => writable(this, 'session.destroy()').host.destroy(state(this), false)), isCallback(callback) ? callback : undefined, this)
       },
-      /** Write the changes now instead of at the end of the request. */
-      async save(this: Session) {
-        const current = writable(this, 'session.save()')
-        return current.host.save(current)
+      /** Write the changes now instead of at the end of the request (with koa's autoCommit: false, also the cookie). */
+      save(this: Session, callback?: NodeCallback) {
+        const write = async () => {
+          const current = writable(this, 'session.save()')
+          if (current.manualCommit) return current.manualCommit()
+          return current.host.save(current)
+        }
+        return settle(run(write), isCallback(callback) ? callback : undefined, this)
       },
       /** Replace the data with what the store holds now. */
-      async reload(this: Session) {
+      reload(this: Session, callback?: NodeCallback) {
         const current = state(this)
-        return current.host.reload(current)
+        return settle(run(() => current.host.reload(current)), isCallback(callback) ? callback : undefined, this)
       },
       /** Count this request as activity even if nothing changed (bypasses the touch throttle). */
       touch(this: Session) {
         const current = writable(this, 'session.touch()')
         current.host.touch(current)
+        return this
+      },
+      /** express-session's resetMaxAge(): a remembered cookie's life starts again from its maxAge. */
+      resetMaxAge(this: Session) {
+        ;(this.cookie as SessionCookie).resetMaxAge()
+        return this
+      },
+      /** koa-session's manuallyCommit() (with `autoCommit: false`): write the session and set its cookie now. */
+      manuallyCommit(this: Session) {
+        return run(async () => {
+          const current = writable(this, 'session.manuallyCommit()')
+          if (current.manualCommit) return current.manualCommit()
+          return current.host.save(current)
+        })
       },
       toJSON(this: Session) {
         return { ...this }
@@ -130,6 +175,48 @@ export class Session {
       enumerable: false,
       configurable: false,
     })
+    // express-session's `req.session.cookie` and koa-session's `maxAge`, `length`, `populated`.
+    Object.defineProperty(Session.prototype, 'cookie', {
+      get(this: Session): SessionCookie {
+        const current = state(this)
+        return (current.cookieView ??= new SessionCookie(current, current.host)) as SessionCookie
+      },
+      set: reserved('cookie'),
+      enumerable: false,
+      configurable: false,
+    })
+    Object.defineProperty(Session.prototype, 'maxAge', {
+      /** koa-session's maxAge: the remembered duration in ms, or 'session' for a browser-session cookie. */
+      get(this: Session): number | 'session' {
+        const current = state(this)
+        return current.remembered && current.rememberMs !== undefined ? current.rememberMs : 'session'
+      },
+      set(this: Session, value: number | 'session' | null) {
+        const current = writable(this, 'setting session.maxAge')
+        if (value === 'session' || value === null || value === undefined) current.host.remember(current, null)
+        else if (typeof value === 'number' && Number.isFinite(value)) current.host.remember(current, value)
+        else throw new TypeError("sesame: session.maxAge takes a number of milliseconds or 'session'.")
+      },
+      enumerable: false,
+      configurable: false,
+    })
+    Object.defineProperty(Session.prototype, 'length', {
+      get(this: Session): number {
+        return Object.keys(this).length
+      },
+      set: reserved('length'),
+      enumerable: false,
+      configurable: false,
+    })
+    Object.defineProperty(Session.prototype, 'populated', {
+      get(this: Session): boolean {
+        return Object.keys(this).length > 0
+      },
+      set: reserved('populated'),
+      enumerable: false,
+      configurable: false,
+    })
+    Object.defineProperty(Session.prototype, REMEMBER_KEY, { get: () => undefined, set: reserved(REMEMBER_KEY), enumerable: false, configurable: false })
     // Assigning these would change the prototype or shadow the class: never data.
     for (const name of ['__proto__', 'constructor', 'prototype']) {
       Object.defineProperty(Session.prototype, name, { get: () => undefined, set: reserved(name), enumerable: false, configurable: false })
@@ -170,12 +257,28 @@ export interface Session {
   readonly isNew: boolean
   readonly meta: SessionMeta
   regenerate(): Promise<void>
-  login(userId: string): Promise<void>
+  regenerate(callback: NodeCallback): Session
+  login(userId: string, options?: LoginOptions): Promise<void>
+  login(userId: string, callback: NodeCallback): Session
+  login(userId: string, options: LoginOptions, callback: NodeCallback): Session
   logout(): Promise<void>
+  logout(callback: NodeCallback): Session
   destroy(): Promise<void>
+  destroy(callback: NodeCallback): Session
   save(): Promise<void>
+  save(callback: NodeCallback): Session
   reload(): Promise<void>
-  touch(): void
+  reload(callback: NodeCallback): Session
+  touch(): Session
+  /** express-session's cookie: maxAge/expires ("remember me"), originalMaxAge, and the attributes. */
+  readonly cookie: SessionCookie
+  /** koa-session's maxAge: ms while remembered, else 'session'; assigning a number remembers. */
+  maxAge: number | 'session'
+  /** koa-session: how many data keys there are, and whether there is any. */
+  readonly length: number
+  readonly populated: boolean
+  resetMaxAge(): Session
+  manuallyCommit(): Promise<void>
 }
 
 /** A session that can be read but not changed (e.g. in a Next.js server component). */

@@ -6,6 +6,7 @@
 import type { ClientInfo } from './audit.js'
 import { sessionFor, unwrap, type Session, type SessionHost } from './session.js'
 import type { SessionRecord } from './store.js'
+import { absoluteDeadline, idleTimeoutOf, rememberedMaxAge, type LifetimeOptions } from './remember.js'
 import { nextExpiry } from './timeouts.js'
 
 export interface RequestState {
@@ -28,6 +29,8 @@ export interface RequestState {
   persisted: boolean
   /** Send a clearing Set-Cookie unless a new session is written (after destroy, or a vanished record). */
   clearCookie: boolean
+  /** destroy()/logout() ran in this request: saveUninitialized does not store the empty session after it. */
+  destroyed: boolean
   /** JSON text per key as last loaded from / written to the store. */
   snapshot: Record<string, string>
   userId: string | undefined
@@ -42,21 +45,33 @@ export interface RequestState {
   touchRequested: boolean
   /** The record as loaded, for the ip/userAgent it carries. */
   record: SessionRecord | undefined
+
+  // ---- compat (express-session / koa-session idioms; see compat/)
+  /** Which peer library's idioms the adapter follows (express: `regenerate(cb)` starts with empty data). */
+  readonly flavour: 'express' | 'koa' | undefined
+  /** "Remember me": a persistent cookie (Max-Age) and the lifetime that goes with it. */
+  remembered: boolean
+  /** The maxAge asked for (ms, already capped by rememberMaxAge), while remembered. */
+  rememberMs: number | undefined
+  /** The lifetime changed on a stored session: the commit moves it to a new id with the new deadline. */
+  lifetimeChanged: boolean
+  /** koa-session's `autoCommit: false`: set by the adapter, runs the commit now and sets the cookie. */
+  manualCommit: (() => Promise<void>) | undefined
+  /** The `session.cookie` view, made on first use. */
+  cookieView: object | undefined
 }
 
-export interface Timeouts {
-  readonly idleTimeout: number
-  readonly absoluteTimeout: number
-}
+export type Timeouts = LifetimeOptions
 
 /** A new, empty, unsaved session for this request. */
 export function freshState(
   host: SessionHost,
   timeouts: Timeouts,
-  request: { secure: boolean; client: ClientInfo; hadCookie: boolean; readOnly: boolean },
+  request: { secure: boolean; client: ClientInfo; hadCookie: boolean; readOnly: boolean; flavour?: 'express' | 'koa' | undefined },
 ): RequestState {
   const now = Date.now()
-  const absoluteExpiresAt = now + timeouts.absoluteTimeout
+  const remembered = timeouts.remember !== undefined
+  const absoluteExpiresAt = absoluteDeadline({ remembered, rememberMs: timeouts.remember }, timeouts, now)
   const state: RequestState = {
     host,
     session: undefined as unknown as Session, // set just below: the Session needs its state first
@@ -69,16 +84,23 @@ export function freshState(
     isNew: true,
     persisted: false,
     clearCookie: false,
+    destroyed: false,
     snapshot: {},
     userId: undefined,
     userChanged: false,
     createdAt: now,
     lastActiveAt: now,
-    expiresAt: nextExpiry(now, timeouts.idleTimeout, absoluteExpiresAt),
+    expiresAt: nextExpiry(now, idleTimeoutOf({ remembered }, timeouts), absoluteExpiresAt),
     absoluteExpiresAt,
     cookieNeedsSet: true,
     touchRequested: false,
     record: undefined,
+    flavour: request.flavour,
+    remembered,
+    rememberMs: timeouts.remember,
+    lifetimeChanged: false,
+    manualCommit: undefined,
+    cookieView: undefined,
   }
   state.session = sessionFor(state)
   return state
@@ -95,7 +117,10 @@ export function adoptRecord(state: RequestState, timeouts: Timeouts, sid: string
   state.createdAt = record.createdAt
   state.lastActiveAt = record.lastActiveAt
   state.absoluteExpiresAt = record.absoluteExpiresAt
-  state.expiresAt = nextExpiry(now, timeouts.idleTimeout, record.absoluteExpiresAt)
+  state.rememberMs = rememberedMaxAge(record)
+  state.remembered = state.rememberMs !== undefined
+  state.lifetimeChanged = false
+  state.expiresAt = nextExpiry(now, idleTimeoutOf(state, timeouts), record.absoluteExpiresAt)
 }
 
 /** Back to a fresh, empty, unsaved session (after destroy, or when the record vanished). */
@@ -111,8 +136,12 @@ export function resetState(state: RequestState, timeouts: Timeouts): void {
   state.userChanged = false
   state.createdAt = now
   state.lastActiveAt = now
-  state.absoluteExpiresAt = now + timeouts.absoluteTimeout
-  state.expiresAt = nextExpiry(now, timeouts.idleTimeout, state.absoluteExpiresAt)
+  // A new session: remembered only when every session is (the `remember` option).
+  state.remembered = timeouts.remember !== undefined
+  state.rememberMs = timeouts.remember
+  state.lifetimeChanged = false
+  state.absoluteExpiresAt = absoluteDeadline(state, timeouts, now)
+  state.expiresAt = nextExpiry(now, idleTimeoutOf(state, timeouts), state.absoluteExpiresAt)
   state.cookieNeedsSet = true
   state.touchRequested = false
   state.record = undefined

@@ -3,7 +3,7 @@
 // `trust proxy` setting); holds this request's response until the engine has committed; hands store
 // errors to next(err) while headers are still unsent.
 
-import { createEngine, type Engine, type RequestState, type Session, type SessionOptions } from '@sesame/core'
+import { createEngine, translateOptions, type CookieOptions, type Engine, type RequestState, type Session, type SessionOptions } from '@sesame/core'
 import { holdResponse } from '@sesame/core/node-http'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { warnTrustProxyIgnored } from './trust-proxy-warning.js'
@@ -12,8 +12,10 @@ declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
     interface Request {
-      /** The sesame session: plain data properties plus id, meta, login(), logout(), ... */
+      /** The sesame session: plain data properties plus id, meta, login(), logout(), ... `req.session = null` destroys it. */
       session: Session
+      /** express-session's req.sessionID: the session's id (as `req.session.id`). */
+      readonly sessionID: string | undefined
     }
   }
 }
@@ -27,13 +29,30 @@ export interface SessionMiddleware extends RequestHandler {
 
 export type { Session, SessionOptions } from '@sesame/core'
 
-export function session(options: SessionOptions): SessionMiddleware {
-  if (options.trustProxy !== undefined) warnTrustProxyIgnored()
-  const engine = createEngine(options)
+export { expressSessionStore } from '@sesame/core'
 
-  const load = async (req: Request): Promise<RequestState> => {
-    const url = req.originalUrl ?? req.url ?? ''
-    const query = url.indexOf('?')
+/**
+ * sesame's options, plus express-session's names (`name`, `resave`, `rolling`, `unset`, `proxy`,
+ * `genid`, `cookie.maxAge`, `cookie.expires`, `cookie.priority`): each is mapped, or accepted with one
+ * start-up warning, or refused when it would weaken security (see the README's table). `store` may be
+ * an express-session Store (connect-redis, memorystore, ...): it is wrapped by expressSessionStore().
+ */
+export type ExpressSessionOptions = Omit<SessionOptions, 'cookie' | 'store'> & {
+  store?: SessionOptions['store'] | { get: unknown; set: unknown; destroy: unknown }
+  cookie?: CookieOptions & { maxAge?: number | null; expires?: Date | null; priority?: string; sameSite?: CookieOptions['sameSite'] | true }
+  name?: string
+  resave?: boolean
+  rolling?: boolean
+  unset?: 'destroy' | 'keep'
+  proxy?: boolean
+  genid?: (req: Request) => string
+}
+
+export function session(options: ExpressSessionOptions): SessionMiddleware {
+  if (options?.trustProxy !== undefined) warnTrustProxyIgnored()
+  const engine = createEngine(translateOptions(options, 'express').options)
+
+  const load = async (req: Request, path: string): Promise<RequestState> => {
     return engine.load({
       cookie: req.headers.cookie,
       // Express's own answers, which honour the app's `trust proxy` setting (proxy-addr). No
@@ -42,16 +61,30 @@ export function session(options: SessionOptions): SessionMiddleware {
       encrypted: req.protocol === 'https',
       userAgent: req.headers['user-agent'],
       method: req.method,
-      path: query === -1 ? url : url.slice(0, query),
+      path,
+      flavour: 'express',
     })
+  }
+
+  /** express-session's `unset: 'destroy'`: `req.session = null` (or `delete req.session`) destroys it first. */
+  const commit = (req: Request, state: RequestState): Promise<string | undefined> => {
+    if ((req.session as Session | null | undefined) == null) return state.session.destroy().then(() => engine.commit(state))
+    return engine.commit(state)
   }
 
   const middleware = (req: Request, res: Response, next: NextFunction): void => {
     // Mounted twice (app and router): the first mount's session and hold serve the request.
     if (req.session !== undefined) return next()
-    load(req).then((state) => {
+    const url = req.originalUrl ?? req.url ?? ''
+    const query = url.indexOf('?')
+    const path = query === -1 ? url : url.slice(0, query)
+    // Outside cookie.path there is no session and no cookie (as express-session).
+    if (!engine.appliesTo(path)) return next()
+    load(req, path).then((state) => {
       req.session = state.session
-      holdResponse(res, () => engine.commit(state), next)
+      // express-session's req.sessionID: an accessor on this request only (no prototype is touched).
+      Object.defineProperty(req, 'sessionID', { configurable: true, enumerable: true, get: () => state.session.id })
+      holdResponse(res, () => commit(req, state), next)
       next()
     }, next)
   }

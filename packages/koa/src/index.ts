@@ -4,7 +4,7 @@
 // store error travels up the middleware chain like any other error; holds ctx.res for the paths
 // that bypass Koa's own response (ctx.respond = false, direct ctx.res writes, handled errors).
 
-import { createEngine, type Engine, type RequestState, type Session, type SessionOptions } from '@sesame/core'
+import { createEngine, translateOptions, type CookieOptions, type Engine, type KoaCompat, type RequestInfo, type RequestState, type Session, type SessionOptions } from '@sesame/core'
 import { appendSetCookie, holdResponse } from '@sesame/core/node-http'
 import type { Context, Middleware, Next } from 'koa'
 import { warnTrustProxyIgnored } from './trust-proxy-warning.js'
@@ -13,8 +13,8 @@ declare module 'koa' {
   interface DefaultContext {
     /** The sesame session: plain data properties plus id, meta, login(), logout(), ... */
     get session(): Session
-    /** `ctx.session = null` destroys the session (like `await ctx.session.destroy()`). */
-    set session(value: Session | null)
+    /** `ctx.session = null` destroys the session (like `await ctx.session.destroy()`); `ctx.session = { ... }` replaces its data. */
+    set session(value: Session | Record<string, unknown> | null)
   }
 }
 
@@ -26,6 +26,42 @@ export interface SessionMiddleware extends Middleware {
 }
 
 export type { Session, SessionOptions } from '@sesame/core'
+export { koaSessionStore } from '@sesame/core'
+
+/**
+ * sesame's options, plus koa-session's names (`key`, `maxAge`, `renew`, `rolling`, `autoCommit`,
+ * `valid`, `beforeSave`, `signed`, `overwrite`, `genid`, `prefix`, and the cookie attributes at the
+ * top level): each is mapped, or accepted with one start-up warning, or refused when it would weaken
+ * security (`encode`/`decode`, `externalKey`; see the README's table). `store` may be a koa-session
+ * store ({ get, set, destroy }, e.g. koa-redis): it is wrapped by koaSessionStore().
+ */
+export type KoaSessionOptions = Omit<SessionOptions, 'store' | 'cookie'> & {
+  store?: SessionOptions['store'] | { get: unknown; set: unknown; destroy: unknown }
+  cookie?: CookieOptions
+  key?: string
+  maxAge?: number | 'session'
+  renew?: boolean
+  rolling?: boolean
+  autoCommit?: boolean
+  overwrite?: boolean
+  signed?: boolean
+  httpOnly?: boolean
+  secure?: boolean
+  sameSite?: CookieOptions['sameSite'] | true | null
+  path?: string
+  domain?: string
+  partitioned?: boolean
+  genid?: (ctx: Context) => string
+  prefix?: string
+  valid?: (ctx: Context, session: Record<string, unknown>) => unknown
+  beforeSave?: (ctx: Context, session: Session) => void
+}
+
+/** The part of a Koa application the koa-session call form `session(options, app)` passes. */
+interface KoaApp {
+  use: unknown
+  context: object
+}
 
 /** The request's session holder, under a symbol on ctx (never collides with the app's own ctx fields). */
 const HELD = Symbol('sesame.koa')
@@ -34,7 +70,16 @@ interface Held {
   state: RequestState
   /** `ctx.session = null` starts a destroy; the commit waits for it. */
   destroying: Promise<void> | undefined
+  /** Read before the middleware ran (koa-session's app.context getter): a placeholder until it loads. */
+  early?: true
 }
+
+/** What the accessor needs from the middleware of this app (set by session(options, app)). */
+interface Early {
+  engine: Engine
+  info: (ctx: Context) => RequestInfo
+}
+const earlyLoads = new WeakMap<object, Early>()
 
 /**
  * `ctx.session` is an accessor on the app's own context prototype (`app.context`, which Koa documents
@@ -46,41 +91,93 @@ function defineSessionAccessor(proto: object): void {
   Object.defineProperty(proto, 'session', {
     configurable: true,
     enumerable: true,
-    get(this: Record<symbol, Held | undefined>) {
-      return this[HELD]?.state.session
+    get(this: Context & Record<symbol, Held | undefined>) {
+      const held = this[HELD]
+      if (held) return held.state.session
+      // Read before the middleware: with session(options, app), a fresh session to write to; the
+      // middleware then loads the stored one and keeps what was written here on top of it.
+      const early = earlyLoads.get(proto)
+      if (!early || !early.engine.appliesTo(this.path)) return undefined
+      const state = early.engine.detached(early.info(this))
+      this[HELD] = { state, destroying: undefined, early: true }
+      return state.session
     },
-    set(this: Record<symbol, Held | undefined>, value: unknown) {
+    set(this: Context & Record<symbol, Held | undefined>, value: unknown) {
       const held = this[HELD]
       if (!held) throw new TypeError('ctx.session is set by the sesame middleware; mount it before this code runs.')
-      if (value !== null && value !== undefined) {
-        throw new TypeError('ctx.session can only be assigned null (to destroy the session); set properties on it to store data.')
+      if (value === null || value === undefined) {
+        const destroyed = held.state.session.destroy()
+        destroyed.catch(() => {}) // observed by the commit
+        held.destroying = held.destroying ? held.destroying.then(() => destroyed) : destroyed
+        return
       }
-      const destroyed = held.state.session.destroy()
-      destroyed.catch(() => {}) // observed by the commit
-      held.destroying = held.destroying ? held.destroying.then(() => destroyed) : destroyed
+      if (typeof value !== 'object' || Array.isArray(value)) {
+        throw new TypeError('ctx.session can only be assigned null (to destroy the session) or an object (to replace its data).')
+      }
+      // koa-session's `ctx.session = { ... }`: the data becomes exactly that object's (same id).
+      const target = held.state.session
+      if (value === target) return
+      for (const key of Object.keys(target)) delete (target as Record<string, unknown>)[key]
+      Object.assign(target, value)
     },
   })
 }
 
-export function session(options: SessionOptions): SessionMiddleware {
-  if (options.trustProxy !== undefined) warnTrustProxyIgnored()
-  const engine = createEngine(options)
+/** What the engine needs to know about a Koa request. */
+function requestInfo(ctx: Context): RequestInfo {
+  const headers = ctx.req.headers
+  const query = ctx.originalUrl.indexOf('?')
+  return {
+    cookie: headers.cookie,
+    // Koa's own answers, which honour app.proxy, app.proxyIpHeader and app.maxIpsCount. No
+    // forwarded headers are passed on: sesame's trustProxy has nothing to decide here.
+    remoteAddress: ctx.ip || undefined,
+    encrypted: ctx.protocol === 'https',
+    userAgent: headers['user-agent'],
+    method: ctx.method,
+    path: query === -1 ? ctx.originalUrl : ctx.originalUrl.slice(0, query),
+    flavour: 'koa',
+  }
+}
+
+function isApp(value: unknown): value is KoaApp {
+  return typeof (value as KoaApp | null)?.use === 'function' && typeof (value as KoaApp).context === 'object'
+}
+
+/**
+ * `session(options)`, or koa-session's forms `session(options, app)` / `session(app, options)`: with
+ * the app, `ctx.session` exists on app.context from the start and can be read before the middleware.
+ */
+export function session(options: KoaSessionOptions): SessionMiddleware
+export function session(options: KoaSessionOptions, app: KoaApp): SessionMiddleware
+export function session(app: KoaApp, options: KoaSessionOptions): SessionMiddleware
+export function session(first: KoaSessionOptions | KoaApp, second?: KoaApp | KoaSessionOptions): SessionMiddleware {
+  const [options, app] = isApp(first) ? [second as KoaSessionOptions, first] : [first, second as KoaApp | undefined]
+  if (options?.trustProxy !== undefined) warnTrustProxyIgnored()
+  const translated = translateOptions(options, 'koa', { koaSignature: app !== undefined })
+  const engine = createEngine(translated.options)
+  const compat: KoaCompat = translated.koa
+  if (app !== undefined) {
+    defineSessionAccessor(app.context)
+    earlyLoads.set(app.context, { engine, info: requestInfo })
+  }
 
   const middleware = async (ctx: Context, next: Next): Promise<void> => {
     const holder = ctx as unknown as Record<symbol, Held | undefined>
-    if (holder[HELD]) return next()
-    const headers = ctx.req.headers
-    const query = ctx.originalUrl.indexOf('?')
-    const state: RequestState = await engine.load({
-      cookie: headers.cookie,
-      // Koa's own answers, which honour app.proxy, app.proxyIpHeader and app.maxIpsCount. No
-      // forwarded headers are passed on: sesame's trustProxy has nothing to decide here.
-      remoteAddress: ctx.ip || undefined,
-      encrypted: ctx.protocol === 'https',
-      userAgent: headers['user-agent'],
-      method: ctx.method,
-      path: query === -1 ? ctx.originalUrl : ctx.originalUrl.slice(0, query),
-    })
+    const earlier = holder[HELD]
+    if (earlier && !earlier.early) return next()
+    // Outside cookie.path there is no session and no cookie (as express-session).
+    if (!engine.appliesTo(ctx.path)) return next()
+    const state: RequestState = await engine.load(requestInfo(ctx))
+    if (compat.valid && state.persisted && !compat.valid(ctx, { ...state.session })) {
+      // koa-session's `valid` said no: this request gets a fresh session (the stored one is left alone).
+      engine.discard(state)
+    }
+    if (earlier) {
+      // Written before the middleware ran (the app.context getter): kept on top of the stored data.
+      if (earlier.destroying) await earlier.destroying
+      Object.assign(state.session, { ...earlier.state.session })
+    }
     defineSessionAccessor(ctx.app.context)
     const held: Held = { state, destroying: undefined }
     holder[HELD] = held
@@ -88,7 +185,15 @@ export function session(options: SessionOptions): SessionMiddleware {
     let committing: Promise<string | undefined> | undefined
     const commit = async (): Promise<string | undefined> => {
       if (held.destroying) await held.destroying
+      if (compat.beforeSave && (state.persisted || Object.keys(state.session).length > 0)) compat.beforeSave(ctx, state.session)
       return engine.commit(state)
+    }
+    if (!compat.autoCommit) {
+      // koa-session's autoCommit: false: nothing is written unless the app calls manuallyCommit() / save().
+      state.manualCommit = async () => {
+        const cookie = await commit()
+        if (cookie !== undefined && !ctx.res.headersSent) appendSetCookie(ctx.res, cookie)
+      }
     }
     /** Settles once the inline commit (after downstream) has put its cookie on the response. */
     let inlineDone: Promise<undefined> | undefined
@@ -100,7 +205,7 @@ export function session(options: SessionOptions): SessionMiddleware {
       ctx.res,
       () => {
         if (inlineDone) return inlineDone
-        if (unhandledError) return Promise.resolve(undefined) // Koa's own error response: nothing is written
+        if (unhandledError || !compat.autoCommit) return Promise.resolve(undefined) // Koa's own error response, or manual commits only
         return (committing ??= commit())
       },
       (error) => ctx.onerror(error as Error),
@@ -125,6 +230,7 @@ export function session(options: SessionOptions): SessionMiddleware {
       await committing.catch(() => {})
       return
     }
+    if (!compat.autoCommit) return
     let finish!: () => void
     inlineDone = new Promise<undefined>((resolve) => (finish = () => resolve(undefined)))
     try {

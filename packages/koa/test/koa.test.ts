@@ -64,7 +64,7 @@ describe('@sesame/koa', () => {
     })
   }
 
-  it('ctx.session cannot be replaced by an object', async () => {
+  it('ctx.session = { ... } replaces the data (koa-session), keeping the id; anything but an object or null is a TypeError', async () => {
     const { server } = await serve((app, sessions) => {
       app.use(async (ctx, next) => {
         try {
@@ -76,12 +76,20 @@ describe('@sesame/koa', () => {
       })
       app.use(sessions)
       app.use((ctx) => {
-        ctx.session = { user: 'x' } as never
+        if (ctx.path === '/replace') ctx.session = { user: 'x' }
+        else if (ctx.path === '/bad') ctx.session = 'x' as never
+        else if (ctx.path === '/add') ctx.session.cart = ['apple']
+        ctx.body = { ...ctx.session }
       })
     })
-    const res = await request(server).get('/')
-    expect(res.status).toBe(500)
-    expect(res.body.message).toMatch(/only be assigned null/)
+    const agent = request.agent(server)
+    expect((await agent.get('/add')).body).toEqual({ cart: ['apple'] })
+    expect((await agent.get('/replace')).body).toEqual({ user: 'x' })
+    const after = await agent.get('/')
+    expect(after.body).toEqual({ user: 'x' })
+    const bad = await agent.get('/bad')
+    expect(bad.status).toBe(500)
+    expect(bad.body.message).toMatch(/only be assigned null .* or an object/)
   })
 
   it('ctx.respond = false: the store write finishes and the cookie is set before the raw response leaves', async () => {
