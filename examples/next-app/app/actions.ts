@@ -22,11 +22,12 @@ export const login = sessions.action(async (session, form: FormData): Promise<vo
   redirect(safeNext(form.get('next')))
 })
 
-export async function logout(): Promise<void> {
-  const session = await sessions.getSession({ writable: true })
+export const logout = sessions.action(async (session): Promise<void> => {
   await session.logout()
-  redirect('/?loggedOut=1')
-}
+  // A one-time message in the fresh session that follows, shown once by the home page (lib/flash.ts).
+  session.flash = 'You have been logged out.'
+  redirect('/')
+})
 
 export async function revokeSession(form: FormData): Promise<void> {
   const session = await sessions.getSession({ writable: true })
