@@ -16,11 +16,16 @@ const sink = auditSink()
 
 // `next start` exits on SIGTERM/SIGINT as soon as its server has closed, without waiting for
 // anything of the app's, which is too soon for the sink's last write. NEXT_MANUAL_SIG_HANDLE (set by
-// this app's `start` script) is Next's switch that leaves the signals to the app: close the sink,
-// then exit. Without it, the sink is still closed, but Next usually exits first and the file ends
-// open (its last events written, no close record).
+// this app's `start` script) is Next's switch that leaves the signals to the app: close the
+// sessions (which hands the sink the events still held back, e.g. coalesced rejections, and closes
+// it), then exit. Without the switch this still runs, but Next usually exits first and the file
+// ends open (its last events written, no close record).
 async function shutdown(): Promise<void> {
-  await sink.close()
+  // Imported here, not at the top: lib/session.ts throws on a bad secret, and the check above must
+  // be the one that reports it.
+  const { sessions } = await import('./lib/session')
+  await sessions.close()
+  await sink.close() // the same sink; also when no request ever created the engine
   if (process.env.NEXT_MANUAL_SIG_HANDLE) process.exit(0)
 }
 for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void shutdown())

@@ -5,6 +5,7 @@
 // - getSession({ writable: true }): login(), logout(), destroy(), regenerate() and save() each
 //   commit and set the cookie before they resolve.
 import { redirect } from 'next/navigation'
+import { markFlash } from '../lib/flash'
 import { sessions } from '../lib/session'
 import { checkLogin } from '../lib/users'
 
@@ -26,6 +27,7 @@ export const logout = sessions.action(async (session): Promise<void> => {
   await session.logout()
   // A one-time message in the fresh session that follows, shown once by the home page (lib/flash.ts).
   session.flash = 'You have been logged out.'
+  await markFlash()
   redirect('/')
 })
 
