@@ -1,18 +1,34 @@
 // The real thing: `next build` + `next start` of examples/next-app, driven over HTTP the way a
 // browser without JavaScript would: server-action forms are posted as multipart with their
 // hidden action field, cookies are kept in a jar, redirects are looked at, not followed.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { spawn, execFileSync, spawnSync, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { builtEntry } from '../support/built.js'
+import { misnested } from './html-nesting.js'
 
 const appDir = fileURLToPath(new URL('../../examples/next-app/', import.meta.url))
 const nextBin = `${appDir}node_modules/next/dist/bin/next`
 // A short idle timeout (read at start-up, not at build time) so the test can show that reads in
 // server components keep a session alive. Every step of the walk-through is far quicker than that.
 const IDLE_MS = 4000
-const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1', SESSION_SECRET: 'e2e-secret-that-is-long-enough-0123456789', SESSION_IDLE_TIMEOUT: String(IDLE_MS) }
+// The app's audit trail (fileSink) goes to a directory of the test's own; its key lands beside it.
+const auditDir = mkdtempSync(join(tmpdir(), 'sesame-next-audit-'))
+const auditLog = join(auditDir, 'audit.log')
+const env = {
+  ...process.env,
+  NEXT_TELEMETRY_DISABLED: '1',
+  SESSION_SECRET: 'e2e-secret-that-is-long-enough-0123456789',
+  SESSION_IDLE_TIMEOUT: String(IDLE_MS),
+  AUDIT_LOG: auditLog,
+  // As the app's `start` script sets it: the app closes its audit sink on SIGTERM, then exits.
+  NEXT_MANUAL_SIG_HANDLE: 'true',
+}
+const GENERATE = `node -e "console.log(crypto.randomBytes(32).toString('base64url'))"`
 
 let server: ChildProcess | undefined
 let base = ''
@@ -46,6 +62,15 @@ class Browser {
       else this.cookies.set(name, value)
     }
     return res
+  }
+
+  /** A page's HTML, checked to parse into the tree its markup spells out (no hydration mismatch). */
+  async page(path: string): Promise<string> {
+    const res = await this.fetch(path)
+    expect(res.status, `GET ${path}`).toBe(200)
+    const html = await res.text()
+    expect(misnested(html), `HTML nesting of ${path}`).toEqual([])
+    return html
   }
 
   /** Submit the page's server-action form that contains `marker`, as a browser without JS does. */
@@ -86,7 +111,12 @@ describe('examples/next-app: next build + next start', () => {
   }, 300_000)
 
   afterAll(async () => {
-    if (server && server.exitCode === null) {
+    await stopServer()
+    rmSync(auditDir, { recursive: true, force: true })
+  })
+
+  async function stopServer(): Promise<void> {
+    if (server && server.exitCode === null && server.signalCode === null) {
       const exited = new Promise((resolve) => server!.once('exit', resolve))
       server.kill('SIGTERM')
       // Next exits on SIGTERM; if it ever hangs, do not leave it running after the suite.
@@ -94,7 +124,7 @@ describe('examples/next-app: next build + next start', () => {
       await exited
       clearTimeout(stuck)
     }
-  })
+  }
 
   it('walks the app: guard, login, user page, counter, logout, dead old cookie', async () => {
     const browser = new Browser()
@@ -149,10 +179,20 @@ describe('examples/next-app: next build + next start', () => {
     expect(revoke.status).toBe(303)
     expect(await (await other.fetch('/api/count')).json()).toEqual({ count: 1, user: null })
 
-    // Log out with the server action: the cookie is cleared...
+    // Log out with the server action: the session is gone; the browser gets a fresh anonymous one
+    // that holds the one-time "logged out" message...
     const logout = await browser.submitAction('/', 'Log out')
     expect(logout.status).toBe(303)
-    expect(browser.cookies.has('sid')).toBe(false)
+    expect(logout.headers.get('location')).toBe('/')
+    expect(browser.cookies.get('sid')).toMatch(/^Fe26\.2\*/)
+    expect(browser.cookies.get('sid')).not.toBe(oldCookie)
+    const afterLogout = await browser.page('/')
+    expect(afterLogout).toContain('id="flash">You have been logged out.</p>')
+    expect(afterLogout).toContain('Log in')
+    // ...shown once: a reload no longer shows it (the message is gone from the session, and so is
+    // the marker cookie that sent the request through the proxy's session load).
+    expect(browser.cookies.has('flash')).toBe(false)
+    expect(await browser.page('/')).not.toContain('You have been logged out.')
 
     // ...and the old cookie is dead: a fresh anonymous session, and the page refuses it
     // (the proxy lets a well-formed cookie through; the page's store check is authoritative).
@@ -169,7 +209,8 @@ describe('examples/next-app: next build + next start', () => {
   it('server-component reads count as activity; a session left alone expires after the idle timeout', async () => {
     const reader = new Browser()
     const idle = new Browser()
-    for (const browser of [reader, idle]) {
+    const idleHome = new Browser()
+    for (const browser of [reader, idle, idleHome]) {
       const res = await browser.fetch('/api/login', { method: 'POST', body: new URLSearchParams({ username: 'bob', password: 'builder' }) })
       expect(res.status).toBe(200)
     }
@@ -181,7 +222,43 @@ describe('examples/next-app: next build + next start', () => {
     }
     expect(await (await reader.fetch('/api/count')).json()).toEqual({ count: 1, user: 'bob' })
     expect(await (await idle.fetch('/api/count')).json()).toEqual({ count: 1, user: null })
+    // Expired on the home page too (the audit test below checks it is reported once, as expired).
+    expect(await (await idleHome.fetch('/')).text()).toContain('Log in')
   }, 30_000)
+
+  it('every page parses into the tree React rendered (no <form> inside a <p>: no hydration error)', async () => {
+    const browser = new Browser()
+    await browser.page('/')
+    await browser.page('/?error=login')
+    await browser.page('/?next=%2Fsessions')
+    expect((await browser.fetch('/api/login', { method: 'POST', body: new URLSearchParams({ username: 'alice', password: 'wonderland' }) })).status).toBe(200)
+    const other = new Browser()
+    expect((await other.fetch('/api/login', { method: 'POST', body: new URLSearchParams({ username: 'alice', password: 'wonderland' }) })).status).toBe(200)
+    expect(await browser.page('/')).toMatch(/Hello, (<!-- -->)?Alice/)
+    // Two rows, one with a Revoke form in its cell.
+    expect(await browser.page('/sessions')).toContain('Revoke')
+  })
+
+  it("the sessions page shows each session's client address", async () => {
+    const browser = new Browser()
+    expect((await browser.fetch('/api/login', { method: 'POST', body: new URLSearchParams({ username: 'bob', password: 'builder' }) })).status).toBe(200)
+    const html = await browser.page('/sessions')
+    const rows = [...html.matchAll(/<tr><td>(.*?)<\/td><td>(.*?)<\/td>/g)].map((match) => match[2])
+    expect(rows.length).toBeGreaterThan(0)
+    // `next start` fills X-Forwarded-For with the connection's address (the test connects over loopback).
+    for (const address of rows) expect(address).toBe('127.0.0.1')
+  })
+
+  it('the flash reaches the page only from the session, never from a header the client sends', async () => {
+    const browser = new Browser()
+    const html = await browser.page('/')
+    expect(html).not.toContain('id="flash"')
+    const forgedHeader = { 'x-example-flash': encodeURIComponent('Your account is locked: call 555-0100') }
+    expect(await (await browser.fetch('/', { headers: forgedHeader })).text()).not.toContain('555-0100')
+    // ...also not with a marker cookie of its own, when its session holds no message.
+    browser.cookies.set('flash', '1')
+    expect(await (await browser.fetch('/', { headers: forgedHeader })).text()).not.toContain('555-0100')
+  })
 
   it('runs the same core on the edge runtime', async () => {
     const browser = new Browser()
@@ -189,4 +266,42 @@ describe('examples/next-app: next build + next start', () => {
     expect(await (await browser.fetch('/api/edge')).json()).toEqual({ hits: 2, runtime: 'edge' })
     expect(browser.cookies.get('edge_sid')).toMatch(/^Fe26\.2\*/)
   })
+
+  it('writes an audit trail with fileSink, closed on SIGTERM: sesame-audit reads and verifies it', async () => {
+    await stopServer()
+    const cli = builtEntry('audit-log', 'cli.js')
+    const keyFile = join(auditDir, '.sesame-audit', 'key')
+    const query = spawnSync(process.execPath, [cli, 'query', '--json', '--key-file', keyFile, auditLog], { encoding: 'utf8' })
+    expect(query.status, query.stderr).toBe(0)
+    const events = query.stdout.trim().split('\n').map((line) => JSON.parse(line) as { type: string; sessionRef: string; reason?: string; userId?: string; ip?: string })
+    const types = new Set(events.map((event) => event.type))
+    // An expired session is reported as expired, and only that: never also as an unknown (forged) one.
+    const expired = new Set(events.filter((event) => event.type === 'session.expired').map((event) => event.sessionRef))
+    expect(expired.size).toBeGreaterThanOrEqual(2)
+    expect(events.filter((event) => event.type === 'session.rejected' && expired.has(event.sessionRef))).toEqual([])
+    for (const type of ['session.created', 'session.login', 'session.logout', 'session.revoked', 'session.expired']) expect(types, type).toContain(type)
+    expect(events.find((event) => event.type === 'session.login')).toMatchObject({ userId: 'alice', ip: '127.0.0.1' })
+    const verify = spawnSync(process.execPath, [cli, 'verify', '--key-file', keyFile, auditLog], { encoding: 'utf8' })
+    expect(verify.status, verify.stdout + verify.stderr).toBe(0)
+  })
+})
+
+describe('examples/next-app: next start without a usable SESSION_SECRET', () => {
+  it.each([
+    ['missing', undefined, 'SESSION_SECRET is not set'],
+    ['short', 'only-20-characters!!', 'SESSION_SECRET is 20 characters'],
+  ])('a %s secret stops the start with one line naming SESSION_SECRET and how to generate one', async (_case, secret, start) => {
+    const port = await freePort()
+    const { SESSION_SECRET: _ignored, ...rest } = env
+    const child = spawnSync(process.execPath, [nextBin, 'start', '-p', String(port), '-H', '127.0.0.1'], {
+      cwd: appDir,
+      env: secret === undefined ? rest : { ...rest, SESSION_SECRET: secret },
+      encoding: 'utf8',
+      timeout: 30_000, // it takes about a second; a server that keeps running is the failure
+    })
+    // It stops at start-up, without being asked a single request, and prints no stack trace.
+    expect(child.status).toBe(1)
+    expect(child.stderr.trim().split('\n')).toEqual([`${start}; sesame needs at least 32 random characters. Generate one with: ${GENERATE}`])
+    expect(child.stdout).not.toMatch(/^\s+at /m)
+  }, 90_000)
 })

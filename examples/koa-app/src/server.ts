@@ -1,16 +1,34 @@
 // `pnpm --filter koa-app start`: the example on the memory store.
+import type { AddressInfo } from 'node:net'
 import { fileSink } from '@sesame/audit-log'
+import { SessionConfigError } from '@sesame/core'
 import { createApp } from './app.js'
+import { sessionSecret } from './secret.js'
 
-const secret = process.env.SESSION_SECRET ?? 'demo-only-secret-change-me-0123456789abcdef'
-if (!process.env.SESSION_SECRET) console.warn('SESSION_SECRET is not set: using a demo secret (never do this in production).')
+// A missing or short SESSION_SECRET (or any other bad option) stops the start with one line, no stack.
+function fail(line: string): never {
+  console.error(line)
+  process.exit(1)
+}
+const checked = sessionSecret(process.env)
+if ('problem' in checked) fail(checked.problem)
+const { secret } = checked
 const port = Number(process.env.PORT ?? 3000)
 
 // The audit trail: encrypted, hash-chained lines; read it with `sesame-audit query <file>`.
 const auditLog = process.env.AUDIT_LOG ?? 'audit.log'
-const { app, sessions } = createApp({ secret, audit: { sinks: [fileSink({ path: auditLog })] } })
+function configured() {
+  try {
+    return createApp({ secret, audit: { sinks: [fileSink({ path: auditLog })] } })
+  } catch (error) {
+    if (error instanceof SessionConfigError) fail(error.message)
+    throw error
+  }
+}
+const { app, sessions } = configured()
 const server = app.listen(port, '127.0.0.1', () => {
-  console.log(`sesame koa example on http://127.0.0.1:${port}
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  console.log(`sesame koa example on ${url}
   - log in as alice / wonderland or bob / builder (form on the home page)
   - press +1 to count (the count lives in your server-side session)
   - /sessions lists your active sessions; log in from a second browser and revoke it

@@ -8,9 +8,10 @@ const page = (title: string, body: string) => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escape(title)} · sesame</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem}
 table{border-collapse:collapse}td,th{padding:.25rem .75rem;border-bottom:1px solid #ddd;text-align:left}
-form{display:inline}.flash{background:#eef;padding:.5rem}</style></head>
+form{display:inline}.flash{background:#eef;padding:.5rem}.line{margin:1em 0}</style></head>
 <body><h1>${escape(title)}</h1>${body}</body></html>`
 
+// A <form> never inside a <p>: the browser would close the <p> before it (not valid HTML).
 export function home(options: { user?: string; count: number; flash?: string }): string {
   const flash = options.flash ? `<p class="flash">${escape(options.flash)}</p>` : ''
   if (!options.user) {
@@ -21,10 +22,10 @@ export function home(options: { user?: string; count: number; flash?: string }):
   <button>Log in</button>
 </form>
 <p>Try alice / wonderland or bob / builder.</p>
-<p>Counter (works without logging in): ${options.count} <form method="post" action="/count"><button>+1</button></form></p>`)
+<div class="line">Counter (works without logging in): ${options.count} <form method="post" action="/count"><button>+1</button></form></div>`)
   }
   return page(`Hello, ${options.user}`, `${flash}
-<p>Counter: ${options.count} <form method="post" action="/count"><button>+1</button></form></p>
+<div class="line">Counter: ${options.count} <form method="post" action="/count"><button>+1</button></form></div>
 <p><a href="/sessions">Your active sessions</a></p>
 <form method="post" action="/logout"><button>Log out</button></form>`)
 }
@@ -37,8 +38,8 @@ export function sessions(user: string, list: UserSessionInfo[]): string {
 <td>${entry.current ? '' : `<form method="post" action="/sessions/revoke"><input type="hidden" name="ref" value="${escape(entry.ref)}"><button>Revoke</button></form>`}</td></tr>`,
     )
     .join('\n')
-  return page(`${user}'s active sessions`, `<table><tr><th>Device</th><th>Address</th><th>Last active</th><th></th></tr>
-${rows}</table>
+  return page(`${user}'s active sessions`, `<table><tbody><tr><th>Device</th><th>Address</th><th>Last active</th><th></th></tr>
+${rows}</tbody></table>
 <form method="post" action="/sessions/revoke-others"><button>Log out everywhere else</button></form>
 <p><a href="/">Back</a></p>`)
 }

@@ -2,6 +2,7 @@
 import { createServer, type Server } from 'node:http'
 import request from 'supertest'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { misnested } from '../../../test/e2e/html-nesting.js'
 import { createApp } from '../src/app.js'
 
 let server: Server
@@ -21,7 +22,9 @@ afterAll(async () => {
 it('logs in, counts, revokes the other device, logs out; the old cookie is dead', async () => {
   const laptop = request.agent(server)
   const phone = request.agent(server)
-  expect((await laptop.get('/')).headers['set-cookie']).toBeUndefined()
+  const first = await laptop.get('/')
+  expect(first.headers['set-cookie']).toBeUndefined()
+  expect(misnested(first.text)).toEqual([])
 
   const wrong = await laptop.post('/login').type('form').send({ username: 'alice', password: 'x' })
   expect(wrong.status).toBe(303)
@@ -30,7 +33,9 @@ it('logs in, counts, revokes the other device, logs out; the old cookie is dead'
   const login = await laptop.post('/login').type('form').send({ username: 'alice', password: 'wonderland' })
   expect(login.status).toBe(303)
   const cookie = (login.headers['set-cookie'] as unknown as string[])[0]!.split(';', 1)[0]!
-  expect((await laptop.get('/')).text).toContain('Hello, Alice')
+  const home = (await laptop.get('/')).text
+  expect(home).toContain('Hello, Alice')
+  expect(misnested(home)).toEqual([])
 
   expect((await laptop.get('/api/count')).body).toEqual({ count: 1, user: 'alice' })
   await laptop.post('/count')
@@ -39,6 +44,7 @@ it('logs in, counts, revokes the other device, logs out; the old cookie is dead'
   await phone.post('/login').type('form').send({ username: 'alice', password: 'wonderland' })
   const list = await laptop.get('/sessions')
   expect(list.text.match(/<tr><td>/g)).toHaveLength(2)
+  expect(misnested(list.text)).toEqual([])
   const ref = /name="ref" value="([^"]+)"/.exec(list.text)![1]!
   expect((await laptop.post('/sessions/revoke').type('form').send({ ref })).status).toBe(303)
   expect((await phone.get('/sessions')).status).toBe(303)

@@ -5,6 +5,7 @@
 // - getSession({ writable: true }): login(), logout(), destroy(), regenerate() and save() each
 //   commit and set the cookie before they resolve.
 import { redirect } from 'next/navigation'
+import { markFlash } from '../lib/flash'
 import { sessions } from '../lib/session'
 import { checkLogin } from '../lib/users'
 
@@ -22,11 +23,13 @@ export const login = sessions.action(async (session, form: FormData): Promise<vo
   redirect(safeNext(form.get('next')))
 })
 
-export async function logout(): Promise<void> {
-  const session = await sessions.getSession({ writable: true })
+export const logout = sessions.action(async (session): Promise<void> => {
   await session.logout()
-  redirect('/?loggedOut=1')
-}
+  // A one-time message in the fresh session that follows, shown once by the home page (lib/flash.ts).
+  session.flash = 'You have been logged out.'
+  await markFlash()
+  redirect('/')
+})
 
 export async function revokeSession(form: FormData): Promise<void> {
   const session = await sessions.getSession({ writable: true })

@@ -1,4 +1,5 @@
 // Home: a server component. The session is read-only here (server components cannot set cookies).
+import { takenFlash } from '../lib/flash'
 import { sessions } from '../lib/session'
 import { users } from '../lib/users'
 import { login, logout } from './actions'
@@ -10,20 +11,22 @@ export default async function Home({ searchParams }: { searchParams: Search }) {
   const session = await sessions.getSession()
   const userId = session.meta.userId
   const count = (session.count as number | undefined) ?? 0
-  const flash = search.error ? 'Wrong user name or password.' : search.loggedOut ? 'You have been logged out.' : search.next ? 'Please log in first.' : undefined
+  const flash = search.error ? 'Wrong user name or password.' : ((await takenFlash()) ?? (search.next ? 'Please log in first.' : undefined))
+  // A <div>, not a <p>: a <form> inside a <p> is not valid HTML, the browser closes the <p> before
+  // the form, and React's hydration then finds another tree than it rendered.
   const counter = (
-    <p>
+    <div className="line">
       Counter{userId ? '' : ' (works without logging in)'}: <span id="count">{count}</span>{' '}
       <form method="post" action="/count">
         <button>+1</button>
       </form>
-    </p>
+    </div>
   )
   if (!userId) {
     return (
       <>
         <h1>sesame demo</h1>
-        {flash && <p className="flash">{flash}</p>}
+        {flash && <p className="flash" id="flash">{flash}</p>}
         <form action={login}>
           <input type="hidden" name="next" value={typeof search.next === 'string' ? search.next : '/'} />
           <label>
@@ -42,6 +45,7 @@ export default async function Home({ searchParams }: { searchParams: Search }) {
   return (
     <>
       <h1 id="hello">Hello, {users[userId]?.name ?? userId}</h1>
+      {flash && <p className="flash" id="flash">{flash}</p>}
       {typeof session.loggedInAt === 'string' && <p id="since">Logged in since {session.loggedInAt}</p>}
       {counter}
       <p>

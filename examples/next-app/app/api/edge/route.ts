@@ -2,11 +2,12 @@
 // separate sandbox with its own memory, so this route has its own instance, cookie and path
 // (with the memory store, edge and Node routes cannot share sessions; use a shared store for that).
 import { nextSession } from '@sesame/next'
+import { nextSessionSecret } from '../../../lib/secret'
 
 export const runtime = 'edge'
 
 const edgeSessions = nextSession({
-  secret: process.env.SESSION_SECRET ?? 'demo-only-secret-change-me-0123456789abcdef',
+  secret: nextSessionSecret(),
   cookie: { name: 'edge_sid', path: '/api/edge' },
 })
 
