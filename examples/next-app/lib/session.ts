@@ -11,9 +11,11 @@ export const sessions = nextSession({
   idleTimeout: process.env.SESSION_IDLE_TIMEOUT ?? '30m',
   absoluteTimeout: '12h',
   // A Request has no socket: the client address comes from X-Forwarded-For, which `next start`
-  // fills with the connection's address when the client sent none. Without a proxy in front that
-  // overwrites X-Forwarded-For, a client can write its own there: see README, "Client address".
-  trustProxy: true,
+  // fills with the connection's address when the client sent none. 1: believe the right-most entry
+  // only (what the nearest hop saw), so behind one proxy that appends (nginx's default) a client's
+  // own X-Forwarded-For is never taken; reached directly, a client can still write its own there
+  // (see README, "Client address").
+  trustProxy: 1,
   // Not while `next build` evaluates this module: it would open (and create) the audit file.
   audit: building ? undefined : { sinks: [auditSink()] },
 })
