@@ -1,11 +1,11 @@
-// The store for more than one process: sessions in Redis, through the application's own node-redis
-// client. Every mutation is one Lua script on one key (see scripts.ts), so it is atomic and runs on a
+// The store for more than one process: sessions in Redis, through the application's own client
+// (node-redis or ioredis, single server or Cluster: client.ts). Every mutation is one Lua script on one key (see scripts.ts), so it is atomic and runs on a
 // Redis Cluster too; every call is bounded by `commandTimeout` and fails as SessionStoreUnavailable,
 // so an outage answers 503 quickly instead of hanging requests or logging users out.
 
 import { parseDuration, SessionConfigError, SessionStoreUnavailable } from '@sesame/core'
 import type { EpochMs, SessionRecord, SessionStore, SessionUpdate, StoredSession } from '@sesame/core'
-import type { RedisClientType, RedisClusterType } from 'redis'
+import { storeClientOf, type IoRedisClient, type NodeRedisClient, type ScopedCommands, type StoreClient } from './client.js'
 import {
   createIfAbsent,
   destroyIfBoundTo,
@@ -17,83 +17,19 @@ import {
   type LuaScript,
 } from './scripts.js'
 
-/** A connected node-redis (v5 or v6) client or cluster (`createClient()` / `createCluster()`), owned by the app. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type RedisStoreClient = RedisClientType<any, any, any, any, any> | RedisClusterType<any, any, any, any, any>
+/** What `client` may be: a node-redis or ioredis client (detected), or an adapter from client.ts. */
+export type RedisStoreClient = NodeRedisClient | IoRedisClient | StoreClient
 
 export interface RedisStoreOptions {
-  /** The app's node-redis client, already connected (the store never connects, quits or reconnects it). */
+  /**
+   * The app's client, already connected (the store never connects, quits or reconnects it): node-redis
+   * `createClient()` / `createCluster()` / `createSentinel()`, or ioredis `new Redis()` / `new Cluster()`.
+   */
   client: RedisStoreClient
   /** Prefix of every key this store writes. Default 'sesame:'. Must not contain '{' or '}'. */
   prefix?: string
   /** Longest one store call may take (all of its commands) before it fails. Default '2s'. */
   commandTimeout?: number | string
-}
-
-/** The few commands the store uses. */
-interface ScopedCommands {
-  evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>
-  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>
-  hGetAll(key: string): Promise<unknown>
-  hGet(key: string, field: string): Promise<unknown>
-  zRem(key: string, members: string[]): Promise<unknown>
-}
-
-interface CommandScoping {
-  withCommandOptions(options: { abortSignal?: AbortSignal; typeMapping: Record<never, never>; timeout?: number }): ScopedCommands
-  /** node-redis client: connected and usable. (A cluster client has no such flag.) */
-  readonly isReady?: boolean
-}
-
-/**
- * The commands of one store call. A command sent while the client is connected goes straight out; one
- * sent while it is not waits in node-redis' offline queue, so it carries an abort signal that the
- * deadline fires. (An abort signal on every command would cost about half the throughput.)
- */
-class BoundedCommands implements ScopedCommands {
-  #abort: AbortController | undefined
-  #expired = false
-
-  readonly #client: CommandScoping
-  readonly #connected: ScopedCommands
-
-  constructor(client: CommandScoping, connected: ScopedCommands) {
-    this.#client = client
-    this.#connected = connected
-  }
-
-  #view(): ScopedCommands {
-    // Past the deadline the caller has its answer; nothing more of this call may reach Redis.
-    if (this.#expired) throw new Error('the store call passed its deadline')
-    if (this.#client.isReady === true) return this.#connected
-    this.#abort ??= new AbortController()
-    return this.#client.withCommandOptions({ abortSignal: this.#abort.signal, typeMapping: {}, timeout: 0 })
-  }
-
-  expire(): void {
-    this.#expired = true
-    this.#abort?.abort()
-  }
-
-  evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown> {
-    return this.#view().evalSha(sha, options)
-  }
-
-  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown> {
-    return this.#view().eval(script, options)
-  }
-
-  hGetAll(key: string): Promise<unknown> {
-    return this.#view().hGetAll(key)
-  }
-
-  hGet(key: string, field: string): Promise<unknown> {
-    return this.#view().hGet(key, field)
-  }
-
-  zRem(key: string, members: string[]): Promise<unknown> {
-    return this.#view().zRem(key, members)
-  }
 }
 
 const DATA = 'd:'
@@ -138,16 +74,12 @@ function toRecord(reply: unknown): SessionRecord | undefined {
 }
 
 export class RedisStore implements SessionStore {
-  readonly #client: CommandScoping
-  /** The client as-is (plain strings whatever the app's typeMapping), for commands sent while connected. */
-  readonly #connected: ScopedCommands
+  readonly #client: StoreClient
   readonly #prefix: string
   readonly #timeoutMs: number
 
   constructor(options: RedisStoreOptions) {
-    if (typeof (options?.client as unknown as CommandScoping | undefined)?.withCommandOptions !== 'function') {
-      throw new SessionConfigError('redisStore needs `client`: a node-redis v5 client, e.g. `const client = await createClient({ url }).connect()`.')
-    }
+    const client = storeClientOf(options?.client)
     const prefix = options.prefix ?? 'sesame:'
     if (typeof prefix !== 'string' || /[{}]/.test(prefix)) {
       throw new SessionConfigError("redisStore `prefix` must be a string without '{' or '}' (braces would change the Redis Cluster hash slot).")
@@ -156,11 +88,7 @@ export class RedisStore implements SessionStore {
     if (timeoutMs === undefined || timeoutMs <= 0) {
       throw new SessionConfigError("redisStore `commandTimeout` must be a positive duration such as '2s' or 500.")
     }
-    this.#client = options.client as unknown as CommandScoping
-    // timeout 0: no node-redis per-command timer (node-redis 6 arms a 5 s AbortSignal.timeout for every
-    // command by default, which costs more CPU than the rest of the call); the store's own deadline
-    // (commandTimeout, one sweep for all calls) bounds every call instead.
-    this.#connected = this.#client.withCommandOptions({ typeMapping: {}, timeout: 0 })
+    this.#client = client
     this.#prefix = prefix
     this.#timeoutMs = timeoutMs
   }
@@ -194,13 +122,13 @@ export class RedisStore implements SessionStore {
 
   /**
    * Runs one store call under one deadline. When it passes, the call rejects, and its commands still
-   * waiting in node-redis' offline queue are withdrawn: without that they would run after a reconnect,
+   * waiting for a connection (node-redis' offline queue, or client.ts' own wait for ioredis) are withdrawn: without that they would run after a reconnect,
    * writing what the caller was told had failed. Deadlines are checked by one shared, unref'd sweep
    * every commandTimeout / 10 (at least 10 ms), so a call fails at most that much after its deadline;
    * a timer and a Promise.race per call cost more than the rest of the store's own work.
    */
   #run<T>(operation: string, work: (redis: ScopedCommands) => Promise<T>): Promise<T> {
-    const commands = new BoundedCommands(this.#client, this.#connected)
+    const commands = this.#client.call()
     return new Promise<T>((resolve, reject) => {
       let settled = false
       const call = {
@@ -339,7 +267,7 @@ export class RedisStore implements SessionStore {
     return this.#run('listByUser', async (redis) => {
       const ids = await this.#members(redis, userId)
       const now = Date.now()
-      // One HGETALL per member; node-redis pipelines commands issued in the same tick.
+      // One HGETALL per member, all sent without waiting for a reply (pipelined; on a Cluster, per node).
       const records = await Promise.all(ids.map(async (id) => toRecord(await redis.hGetAll(this.#sessionKey(id)))))
       const sessions: StoredSession[] = []
       ids.forEach((id, i) => {
