@@ -1,0 +1,121 @@
+// The four ways an app hands @sesame/redis its Redis, for suites that run against each of them:
+// node-redis and ioredis, each on a single server (the global setup's Redis) and on a Redis Cluster
+// (SESAME_TEST_REDIS_CLUSTER, three masters the global setup starts). Each connection also lists and
+// deletes the keys under a prefix (SCAN on every master; fine in a test, the store itself never scans).
+import { Cluster, Redis } from 'ioredis'
+import { createClient, createCluster } from 'redis'
+import type { RedisStoreClient } from '@sesame/redis'
+import { hasRedis, hasRedisCluster, redisClusterSeeds, redisUrl } from '../../../../test/support/redis.js'
+import { parseSeeds } from '../../../../test/support/redis-cluster.js'
+
+export type FlavourName = 'node-redis' | 'ioredis' | 'node-redis cluster' | 'ioredis cluster'
+
+export interface Connection {
+  /** The library's own client, as an app would pass it to redisStore({ client }). */
+  readonly client: RedisStoreClient
+  keysUnder(prefix: string): Promise<string[]>
+  deleteUnder(prefix: string): Promise<void>
+  close(): Promise<void>
+}
+
+export interface Flavour {
+  readonly name: FlavourName
+  /** False when the global setup found no Redis (single) or no Cluster: the suite is skipped. */
+  readonly available: boolean
+  readonly cluster: boolean
+  connect(): Promise<Connection>
+}
+
+async function scanIoRedis(node: Redis, prefix: string): Promise<string[]> {
+  const keys: string[] = []
+  let cursor = '0'
+  do {
+    const [next, batch] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
+    keys.push(...batch)
+    cursor = next
+  } while (cursor !== '0')
+  return keys
+}
+
+async function nodeRedisSingle(url = redisUrl): Promise<Connection> {
+  const client = createClient({ url })
+  // Without an 'error' listener node-redis re-emits connection errors as uncaught exceptions.
+  client.on('error', () => {})
+  await client.connect()
+  const keysUnder = async (prefix: string) => {
+    const keys: string[] = []
+    for await (const batch of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) keys.push(...batch)
+    return keys
+  }
+  return {
+    client,
+    keysUnder,
+    deleteUnder: async (prefix) => {
+      const keys = await keysUnder(prefix)
+      if (keys.length > 0) await client.del(keys)
+    },
+    close: async () => client.destroy(),
+  }
+}
+
+export async function connectNodeRedisCluster(seeds = redisClusterSeeds): Promise<Connection & { client: ReturnType<typeof createCluster> }> {
+  const cluster = createCluster({ rootNodes: parseSeeds(seeds).map(({ host, port }) => ({ url: `redis://${host}:${port}` })) })
+  cluster.on('error', () => {})
+  await cluster.connect()
+  const keysUnder = async (prefix: string) => {
+    const keys: string[] = []
+    for (const master of cluster.masters) {
+      const node = await cluster.nodeClient(master)
+      for await (const batch of node.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) keys.push(...batch)
+    }
+    return keys
+  }
+  return {
+    client: cluster,
+    keysUnder,
+    // One DEL per key: keys of different slots cannot share a command on a Cluster.
+    deleteUnder: async (prefix) => void (await Promise.all((await keysUnder(prefix)).map((key) => cluster.del(key)))),
+    close: async () => cluster.destroy(),
+  }
+}
+
+async function ioredisSingle(url = redisUrl): Promise<Connection> {
+  const client = new Redis(url)
+  client.on('error', () => {})
+  await new Promise<void>((resolve, reject) => {
+    client.once('ready', resolve)
+    client.once('end', () => reject(new Error(`ioredis could not connect to ${url}`)))
+  })
+  return {
+    client,
+    keysUnder: (prefix) => scanIoRedis(client, prefix),
+    deleteUnder: async (prefix) => {
+      const keys = await scanIoRedis(client, prefix)
+      if (keys.length > 0) await client.del(...keys)
+    },
+    close: async () => client.disconnect(),
+  }
+}
+
+export async function connectIoRedisCluster(seeds = redisClusterSeeds): Promise<Connection & { client: Cluster }> {
+  const cluster = new Cluster(parseSeeds(seeds))
+  cluster.on('error', () => {})
+  await new Promise<void>((resolve, reject) => {
+    cluster.once('ready', resolve)
+    cluster.once('end', () => reject(new Error(`ioredis Cluster could not connect to ${seeds}`)))
+  })
+  const keysUnder = async (prefix: string) => (await Promise.all(cluster.nodes('master').map((node) => scanIoRedis(node, prefix)))).flat()
+  return {
+    client: cluster,
+    keysUnder,
+    deleteUnder: async (prefix) => void (await Promise.all((await keysUnder(prefix)).map((key) => cluster.del(key)))),
+    close: async () => cluster.disconnect(),
+  }
+}
+
+export const flavours: readonly Flavour[] = [
+  { name: 'node-redis', available: hasRedis, cluster: false, connect: () => nodeRedisSingle() },
+  { name: 'ioredis', available: hasRedis, cluster: false, connect: () => ioredisSingle() },
+  { name: 'node-redis cluster', available: hasRedisCluster, cluster: true, connect: () => connectNodeRedisCluster() },
+  { name: 'ioredis cluster', available: hasRedisCluster, cluster: true, connect: () => connectIoRedisCluster() },
+]
