@@ -51,6 +51,9 @@ const RETIRED_KEEP_MS = 10 * 60_000
  * still send an undo, at once: the retired copy is then kept this long instead.
  */
 const RETIRED_KEEP_AFTER_ANSWER_MS = 60_000
+/** An undoRename lost with its connection is sent again after this long, then twice as long, up to the max. */
+const UNDO_RETRY_FIRST_MS = 100
+const UNDO_RETRY_MAX_MS = 5_000
 
 /** The few commands the store uses. */
 interface ScopedCommands {
@@ -115,37 +118,6 @@ class BoundedCommands implements ScopedCommands {
 
   zRem(key: string, members: string[]): Promise<unknown> {
     return this.#view().zRem(key, members)
-  }
-}
-
-/** Commands that are sent whatever the deadline (see `#run`'s 'deliver'). */
-class DeliveredCommands implements ScopedCommands {
-  readonly #connected: ScopedCommands
-
-  constructor(connected: ScopedCommands) {
-    this.#connected = connected
-  }
-
-  expire(): void {}
-
-  evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown> {
-    return this.#connected.evalSha(sha, options)
-  }
-
-  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown> {
-    return this.#connected.eval(script, options)
-  }
-
-  hGetAll(key: string): Promise<unknown> {
-    return this.#connected.hGetAll(key)
-  }
-
-  hGet(key: string, field: string): Promise<unknown> {
-    return this.#connected.hGet(key, field)
-  }
-
-  zRem(key: string, members: string[]): Promise<unknown> {
-    return this.#connected.zRem(key, members)
   }
 }
 
@@ -268,7 +240,7 @@ export class RedisStore implements SessionStore {
     // 'deliver' (undoRename only): the commands go out even after the deadline, from node-redis'
     // offline queue after a reconnect, because their whole point is to land after a call that may
     // itself land late. The caller still gets its answer (or the error) by the deadline.
-    const commands = late === 'deliver' ? new DeliveredCommands(this.#connected) : new BoundedCommands(this.#client, this.#connected)
+    const commands = late === 'deliver' ? undefined : new BoundedCommands(this.#client, this.#connected)
     return new Promise<T>((resolve, reject) => {
       let settled = false
       const call = {
@@ -276,7 +248,7 @@ export class RedisStore implements SessionStore {
         fail: () => {
           if (settled) return
           settled = true
-          commands.expire()
+          commands?.expire()
           reject(new SessionStoreUnavailable(operation, { cause: new Error(`Redis did not answer within ${this.#timeoutMs} ms`) }))
         },
       }
@@ -287,7 +259,7 @@ export class RedisStore implements SessionStore {
       }
       let attempt: Promise<T>
       try {
-        attempt = work(commands)
+        attempt = work(commands ?? this.#connected)
       } catch (error) {
         attempt = Promise.reject(error)
       }
@@ -296,14 +268,14 @@ export class RedisStore implements SessionStore {
           this.#inflight.delete(call)
           if (settled) return
           settled = true
-          commands.expire()
+          commands?.expire()
           resolve(value)
         },
         (error: unknown) => {
           this.#inflight.delete(call)
           if (settled) return
           settled = true
-          commands.expire()
+          commands?.expire()
           reject(error instanceof SessionStoreUnavailable ? error : new SessionStoreUnavailable(operation, { cause: error }))
         },
       )
@@ -457,25 +429,42 @@ export class RedisStore implements SessionStore {
    * Takes back a rename whose answer never came: puts the old hash back (only if it was retired for
    * this very rename and the old id is free) and deletes the new session. Both scripts go out at
    * once and are delivered even past the deadline (from the offline queue after a reconnect), since
-   * they must land after the rename they undo. Returns whether the old session is live afterwards.
+   * they must land after the rename they undo; if the connection drops under them, they are sent
+   * again (both are idempotent) until they land or the retired copy is gone. The caller still gets
+   * its answer by the deadline. Returns whether the old session is live afterwards.
    */
   undoRename(oldId: string, newId: string): Promise<boolean> {
+    const attempt = () => this.#undoOnce(oldId, newId)
     return this.#run(
       'undoRename',
-      (redis) => {
-        const now = wholeMs(Date.now())
-        const restored = this.#script(redis, restoreRetired, [this.#sessionKey(oldId), this.#retiredKey(oldId)], [now, newId, String(this.#retentionMs)])
-        const discarded = this.#script(redis, destroySession, this.#sessionKey(newId), [now])
-        return Promise.all([restored, discarded]).then(async ([reply, newUserId]) => {
-          const [live, userId, absoluteExpiresAt] = (reply as [number, string, string] | null) ?? [0, '', '']
-          // Back in its user's index (a rename whose answer did come took it out).
-          if (userId !== '') await this.#index(redis, userId, oldId, Number(absoluteExpiresAt))
-          if (typeof newUserId === 'string' && newUserId !== '') await this.#bestEffort(redis.zRem(this.#userKey(newUserId), [newId]))
-          return live === 1
-        })
+      () => {
+        const first = attempt()
+        first.catch(() => this.#retryUndo(attempt, Date.now() + RETIRED_KEEP_MS, UNDO_RETRY_FIRST_MS))
+        return first
       },
       'deliver',
     )
+  }
+
+  async #undoOnce(oldId: string, newId: string): Promise<boolean> {
+    const redis = this.#connected
+    const now = wholeMs(Date.now())
+    const restored = this.#script(redis, restoreRetired, [this.#sessionKey(oldId), this.#retiredKey(oldId)], [now, newId, String(this.#retentionMs)])
+    const discarded = this.#script(redis, destroySession, this.#sessionKey(newId), [now])
+    const [reply, newUserId] = await Promise.all([restored, discarded])
+    const [live, userId, absoluteExpiresAt] = (reply as [number, string, string] | null) ?? [0, '', '']
+    // Back in its user's index (a rename whose answer did come took it out).
+    if (userId !== '') await this.#index(redis, userId, oldId, Number(absoluteExpiresAt))
+    if (typeof newUserId === 'string' && newUserId !== '') await this.#bestEffort(redis.zRem(this.#userKey(newUserId), [newId]))
+    return live === 1
+  }
+
+  #retryUndo(attempt: () => Promise<boolean>, until: number, delayMs: number): void {
+    if (Date.now() + delayMs >= until) return
+    const timer = setTimeout(() => {
+      attempt().catch(() => this.#retryUndo(attempt, until, Math.min(delayMs * 2, UNDO_RETRY_MAX_MS)))
+    }, delayMs)
+    ;(timer as { unref?: () => void }).unref?.()
   }
 
   destroy(id: string): Promise<boolean> {

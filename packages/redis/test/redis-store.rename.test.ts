@@ -150,7 +150,7 @@ describe.skipIf(!hasRedis)('redisStore rename arriving late (Redis paused)', () 
     })
   }
 
-  it('delivers an undo sent while the connection is down once it is back, after the rename that did land', async () => {
+  it('delivers an undo sent as the connection drops once Redis is back (sent again if lost with the socket)', async () => {
     const [oldId, newSid] = [newId(), newId()]
     await store.create(oldId, aRecord({ data: { kept: '1' } }))
     // The rename landed, but its answer was lost with the connection.
