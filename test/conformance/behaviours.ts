@@ -3,7 +3,7 @@
 import type { Server } from 'node:http'
 import request, { type Response } from 'supertest'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { Engine, memoryStore, type AuditEvent, type MemoryStore, type SessionOptions } from '@sesame/core'
+import { Engine, memoryStore, storeKey, type AuditEvent, type MemoryStore, type SessionOptions } from '@sesame/core'
 import { FaultyStore } from '../support/faulty-store.js'
 import type { Harness, RunningApp } from './harness.js'
 
@@ -164,7 +164,7 @@ export function runConformance(harness: Harness): void {
       expect(eventsOf('session.rejected').map((event) => event.reason)).toEqual(['unknown_session'])
       const newId = (await client.get('/id')).body.id as string
       expect(newId).not.toBe(plantedId)
-      expect(await store.get(plantedId)).toBeUndefined()
+      expect(await store.get(await storeKey(plantedId))).toBeUndefined()
       elsewhere.close()
     })
 
@@ -246,12 +246,13 @@ export function runConformance(harness: Harness): void {
         await client.post('/login?user=bob')
         const cookie = client.cookie!
         const id = (await client.get('/id')).body.id as string
+        expect(await store.get(await storeKey(id)), action).toBeDefined()
         const res = await client.post(action)
         const cleared = sessionCookie(res)!
         expect(cleared.cleared, action).toBe(true)
         expect(cleared.raw, action).toMatch(/Path=\//)
         expect(cleared.raw, action).toMatch(/Expires=Thu, 01 Jan 1970/)
-        expect(await store.get(id), action).toBeUndefined()
+        expect(await store.get(await storeKey(id)), action).toBeUndefined()
         const replay = await request(app.server).get('/read').set('Cookie', `sid=${cookie}`)
         expect(replay.body.isNew, action).toBe(true)
         expect(replay.body.data, action).toEqual({})

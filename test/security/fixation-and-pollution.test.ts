@@ -1,6 +1,6 @@
 // Session fixation and prototype pollution, over real HTTP against every adapter.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { SessionRecord } from '@sesame/core'
+import { storeKey, type SessionRecord } from '@sesame/core'
 import { Client } from '../conformance/behaviours.js'
 import { harnesses } from './harnesses.js'
 import { Apps, SECRET, cookieOf, sealWith, send, watchUnhandledRejections, type App } from './kit.js'
@@ -39,7 +39,7 @@ for (const harness of harnesses) {
       expect(victim.cookie).not.toBe(plantedCookie)
       const victimId = (await victim.get('/id')).body.id as string
       expect(victimId).not.toBe(plantedId)
-      expect(await app.store.get(plantedId)).toBeUndefined()
+      expect(await app.store.get(await storeKey(plantedId))).toBeUndefined()
       // The attacker's copy of the cookie now opens nothing: fresh, anonymous, empty.
       app.events.length = 0
       const replay = await send(app, '/read', `sid=${plantedCookie}`)
@@ -59,7 +59,7 @@ for (const harness of harnesses) {
       await victim.get('/count')
       await victim.post('/login?user=victim')
       expect((await victim.get('/id')).body.id).not.toBe(chosen)
-      expect(await app.store.get(chosen)).toBeUndefined()
+      expect(await app.store.get(await storeKey(chosen))).toBeUndefined()
     })
 
     it('regenerate() on a privilege change also kills the old cookie', async () => {
@@ -103,7 +103,7 @@ for (const harness of harnesses) {
         "kept": "42"
       }`) as Record<string, string>
       const record: SessionRecord = { data, createdAt: now, lastActiveAt: now, expiresAt: now + HOUR, absoluteExpiresAt: now + HOUR }
-      expect(await app.store.create(id, record)).toBe(true)
+      expect(await app.store.create(await storeKey(id), record)).toBe(true)
       const cookie = `sid=${await sealWith({ sid: id, createdAt: now }, SECRET)}`
 
       const read = await send(app, '/read', cookie)

@@ -2,6 +2,7 @@
 export * from './errors.js'
 export { parseDuration } from './duration.js'
 export { Engine, createEngine, type UserSessionInfo } from './engine.js'
+export { storeKey } from './store-key.js'
 export { Session, type SessionMeta, type ReadonlySession } from './session.js'
 export type { RequestState } from './state.js'
 export type { RequestInfo } from './client.js'

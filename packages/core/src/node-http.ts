@@ -19,7 +19,10 @@
 //   wrappers, or another middleware has already put its own writeHead/write/end on it (it may hold
 //   the original method, so a prototype wrapper would never be called).
 
-import { isThenable } from './maybe.js'
+/** A commit resolves later (a Promise) or, from an older engine, answered at once. */
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function'
+}
 
 export interface HoldableResponse {
   readonly headersSent: boolean

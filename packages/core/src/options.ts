@@ -164,12 +164,16 @@ function resolveCookie(cookie: CookieOptions | undefined): ResolvedCookieOptions
     else if (lower === 'none') sameSite = 'None'
     else throw new SessionConfigError("`cookie.sameSite` must be 'lax', 'strict', 'none' or false.")
   }
-  if (sameSite === 'None' && secure === false) throw new SessionConfigError("`cookie.sameSite: 'none'` requires a Secure cookie; set `cookie.secure` to true or 'auto'.")
+  if (sameSite === 'None' && secure === false) {
+    throw new SessionConfigError("`cookie.sameSite: 'none'` requires a Secure cookie (browsers drop SameSite=None without Secure); remove `cookie.secure: false` or choose sameSite 'lax'.")
+  }
   const resolved: ResolvedCookieOptions = {
     name,
     path,
     domain,
-    secure,
+    // Browsers drop SameSite=None without Secure, so with 'none' even 'auto' always sends Secure
+    // (a plain-HTTP request then gets a cookie it can only use over HTTPS, or on localhost).
+    secure: sameSite === 'None' ? true : secure,
     httpOnly: given.httpOnly ?? true,
     sameSite,
     partitioned: given.partitioned ?? false,

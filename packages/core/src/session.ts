@@ -137,6 +137,33 @@ export class Session {
   }
 }
 
+/** The Session behind a read-only Proxy (engine writes go to the target, not through the trap). */
+const readOnlyTargets = new WeakMap<object, Session>()
+
+/** The session object for a request: writable, or behind a Proxy whose every write throws SessionReadOnly. */
+export function sessionFor(requestState: RequestState): Session {
+  const session = new Session(requestState)
+  if (!requestState.readOnly) return session
+  const proxy = new Proxy(session, {
+    set(_target, key) {
+      throw new SessionReadOnly(`setting session.${String(key)}`)
+    },
+    deleteProperty(_target, key) {
+      throw new SessionReadOnly(`deleting session.${String(key)}`)
+    },
+    defineProperty(_target, key) {
+      throw new SessionReadOnly(`defining session.${String(key)}`)
+    },
+  })
+  readOnlyTargets.set(proxy, session)
+  return proxy
+}
+
+/** The Session object itself, for the engine's own writes (past a read-only Proxy). */
+export function unwrap(session: Session): Session {
+  return readOnlyTargets.get(session) ?? session
+}
+
 /** The typed view of a session: data by name plus the reserved members. */
 export interface Session {
   readonly id: string

@@ -59,7 +59,6 @@ export function session(options: SessionOptions): SessionMiddleware {
     } catch (error) {
       return next(error)
     }
-    // A synchronous store (the memory store) answers at once: no promise hop on the request path.
     if (loaded instanceof Promise) loaded.then((state) => attach(req, res, next, socket, state), next)
     else attach(req, res, next, socket, loaded)
   }

@@ -46,6 +46,12 @@ export interface StoreClient {
   /** True for a Redis Cluster client (either library). */
   readonly isCluster: boolean
   call(): CallCommands
+  /**
+   * Commands that go out whenever the client can send them, even long past a call's deadline (from the
+   * client's offline queue after a reconnect): for undoRename, whose point is to land after a rename
+   * that may itself land late.
+   */
+  readonly delivered: ScopedCommands
 }
 
 const PAST_DEADLINE = 'the store call passed its deadline'
@@ -125,6 +131,7 @@ class NodeRedisStoreClient implements StoreClient {
   readonly #client: NodeRedisScoping
   /** The client as-is (plain strings whatever the app's typeMapping), for commands sent while connected. */
   readonly #connected: ScopedCommands
+  readonly delivered: ScopedCommands
 
   constructor(client: NodeRedisScoping) {
     this.#client = client
@@ -134,6 +141,8 @@ class NodeRedisStoreClient implements StoreClient {
     // command by default, which costs more CPU than the rest of the call); the store's own deadline
     // (commandTimeout, one sweep for all calls) bounds every call instead.
     this.#connected = client.withCommandOptions({ typeMapping: {}, timeout: 0 })
+    // No abort signal: node-redis' offline queue keeps these until it has reconnected.
+    this.delivered = this.#connected
   }
 
   call(): CallCommands {
@@ -162,6 +171,11 @@ class ReadyGate {
 
   constructor(client: IoRedisClient) {
     this.#client = client
+  }
+
+  /** quit() or disconnect() without reconnecting: nothing will ever be sent. */
+  get closed(): boolean {
+    return this.#client.status === 'end'
   }
 
   /** Whether a command can be handed to ioredis now. 'wait' is a lazyConnect client: its first command connects it. */
@@ -194,18 +208,18 @@ class IoRedisCall implements CallCommands {
   #expired = false
   #withdrawals: Array<() => void> | undefined
 
-  readonly #client: IoRedisClient
+  readonly #commands: ScopedCommands
   readonly #gate: ReadyGate
 
-  constructor(client: IoRedisClient, gate: ReadyGate) {
-    this.#client = client
+  constructor(commands: ScopedCommands, gate: ReadyGate) {
+    this.#commands = commands
     this.#gate = gate
   }
 
   /** Sends at once while the client is usable, else once it is ready again, unless the call expired by then. */
   #send<T>(command: () => Promise<T>): Promise<T> {
     if (this.#expired) return Promise.reject(new Error(PAST_DEADLINE))
-    if (this.#client.status === 'end') return Promise.reject(new Error('the ioredis client is closed (quit or disconnect)'))
+    if (this.#gate.closed) return Promise.reject(new Error('the ioredis client is closed (quit or disconnect)'))
     if (this.#gate.open) return command()
     const { ready, withdraw } = this.#gate.wait()
     ;(this.#withdrawals ??= []).push(withdraw)
@@ -221,40 +235,71 @@ class IoRedisCall implements CallCommands {
   }
 
   evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown> {
-    return this.#send(() => this.#client.evalsha(sha, options.keys.length, ...options.keys, ...options.arguments))
+    return this.#send(() => this.#commands.evalSha(sha, options))
   }
 
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown> {
-    return this.#send(() => this.#client.eval(script, options.keys.length, ...options.keys, ...options.arguments))
+    return this.#send(() => this.#commands.eval(script, options))
   }
 
   hGetAll(key: string): Promise<unknown> {
-    return this.#send(() => this.#client.hgetall(key))
+    return this.#send(() => this.#commands.hGetAll(key))
   }
 
   hGet(key: string, field: string): Promise<unknown> {
-    return this.#send(() => this.#client.hget(key, field))
+    return this.#send(() => this.#commands.hGet(key, field))
   }
 
   zRem(key: string, members: string[]): Promise<unknown> {
-    return this.#send(() => this.#client.zrem(key, ...members))
+    return this.#send(() => this.#commands.zRem(key, members))
+  }
+}
+
+/** ioredis' commands in node-redis' shapes, handed to ioredis at once (its offline queue sends them on reconnect). */
+class IoRedisCommands implements ScopedCommands {
+  readonly #client: IoRedisClient
+
+  constructor(client: IoRedisClient) {
+    this.#client = client
+  }
+
+  evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown> {
+    return this.#client.evalsha(sha, options.keys.length, ...options.keys, ...options.arguments)
+  }
+
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown> {
+    return this.#client.eval(script, options.keys.length, ...options.keys, ...options.arguments)
+  }
+
+  hGetAll(key: string): Promise<unknown> {
+    return this.#client.hgetall(key)
+  }
+
+  hGet(key: string, field: string): Promise<unknown> {
+    return this.#client.hget(key, field)
+  }
+
+  zRem(key: string, members: string[]): Promise<unknown> {
+    return this.#client.zrem(key, ...members)
   }
 }
 
 class IoRedisStoreClient implements StoreClient {
   readonly kind = 'ioredis'
   readonly isCluster: boolean
-  readonly #client: IoRedisClient
+  readonly delivered: ScopedCommands
+  readonly #commands: IoRedisCommands
   readonly #gate: ReadyGate
 
   constructor(client: IoRedisClient) {
-    this.#client = client
     this.isCluster = client.isCluster
+    this.#commands = new IoRedisCommands(client)
+    this.delivered = this.#commands
     this.#gate = new ReadyGate(client)
   }
 
   call(): CallCommands {
-    return new IoRedisCall(this.#client, this.#gate)
+    return new IoRedisCall(this.#commands, this.#gate)
   }
 }
 

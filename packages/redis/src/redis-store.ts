@@ -1,17 +1,22 @@
 // The store for more than one process: sessions in Redis, through the application's own client
-// (node-redis or ioredis, single server or Cluster: client.ts). Every mutation is one Lua script on one key (see scripts.ts), so it is atomic and runs on a
-// Redis Cluster too; every call is bounded by `commandTimeout` and fails as SessionStoreUnavailable,
-// so an outage answers 503 quickly instead of hanging requests or logging users out.
+// (node-redis or ioredis, single server or Cluster: client.ts). Every mutation is one Lua script on
+// the keys of one hash tag (see scripts.ts), so it is atomic and runs on a Redis Cluster too; every
+// call is bounded by `commandTimeout` and fails as SessionStoreUnavailable, so an outage answers 503
+// quickly instead of hanging requests or logging users out.
 
 import { parseDuration, SessionConfigError, SessionStoreUnavailable } from '@sesame/core'
-import type { EpochMs, SessionRecord, SessionStore, SessionUpdate, StoredSession } from '@sesame/core'
+import type { EpochMs, SessionRecord, SessionStore, SessionUpdate, StoredSession, StoreListener } from '@sesame/core'
 import { storeClientOf, type IoRedisClient, type NodeRedisClient, type ScopedCommands, type StoreClient } from './client.js'
 import {
   createIfAbsent,
+  deleteIfExpired,
   destroyIfBoundTo,
   destroySession,
   indexAdd,
   indexMembers,
+  restoreRetired,
+  retireSession,
+  shortenRetired,
   touchIfExists,
   updateIfExists,
   type LuaScript,
@@ -30,7 +35,28 @@ export interface RedisStoreOptions {
   prefix?: string
   /** Longest one store call may take (all of its commands) before it fails. Default '2s'. */
   commandTimeout?: number | string
+  /**
+   * How long Redis keeps a session after its deadline, never serving it, so that a request arriving in
+   * that time is reported as expired (`session.expired`, reason idle) rather than as an unknown id.
+   * Default '1h'; 0 lets Redis drop it at the deadline.
+   */
+  expiredRetention?: number | string
 }
+
+/**
+ * How long the old hash of a rename (regenerate, login) is kept under its retired key, for an
+ * undoRename that arrives late (after a stalled or dropped connection, or a Redis restart): an undo
+ * that lands later than this finds nothing to put back.
+ */
+const RETIRED_KEEP_MS = 10 * 60_000
+/**
+ * Once the rename's answer has come back in time, only a caller that stopped waiting on its own can
+ * still send an undo, at once: the retired copy is then kept this long instead.
+ */
+const RETIRED_KEEP_AFTER_ANSWER_MS = 60_000
+/** An undoRename lost with its connection is sent again after this long, then twice as long, up to the max. */
+const UNDO_RETRY_FIRST_MS = 100
+const UNDO_RETRY_MAX_MS = 5_000
 
 const DATA = 'd:'
 const META = {
@@ -75,8 +101,12 @@ function toRecord(reply: unknown): SessionRecord | undefined {
 
 export class RedisStore implements SessionStore {
   readonly #client: StoreClient
+  /** Commands that go out whenever the client can send them, even past a deadline (undoRename only). */
+  readonly #connected: ScopedCommands
   readonly #prefix: string
   readonly #timeoutMs: number
+  readonly #retentionMs: number
+  readonly #listeners = new Set<StoreListener>()
 
   constructor(options: RedisStoreOptions) {
     const client = storeClientOf(options?.client)
@@ -88,7 +118,13 @@ export class RedisStore implements SessionStore {
     if (timeoutMs === undefined || timeoutMs <= 0) {
       throw new SessionConfigError("redisStore `commandTimeout` must be a positive duration such as '2s' or 500.")
     }
+    const retentionMs = parseDuration(options.expiredRetention ?? 3_600_000)
+    if (retentionMs === undefined || retentionMs < 0) {
+      throw new SessionConfigError("redisStore `expiredRetention` must be a duration such as '1h', or 0.")
+    }
+    this.#retentionMs = retentionMs
     this.#client = client
+    this.#connected = client.delivered
     this.#prefix = prefix
     this.#timeoutMs = timeoutMs
   }
@@ -96,6 +132,11 @@ export class RedisStore implements SessionStore {
   // The braces are a hash tag: everything of one session hashes to one Cluster slot.
   #sessionKey(id: string): string {
     return `${this.#prefix}s:{${id}}`
+  }
+
+  /** Where rename() keeps the old session's hash until the rename is known to have succeeded (same hash tag). */
+  #retiredKey(id: string): string {
+    return `${this.#prefix}r:{${id}}`
   }
 
   #userKey(userId: string): string {
@@ -122,13 +163,16 @@ export class RedisStore implements SessionStore {
 
   /**
    * Runs one store call under one deadline. When it passes, the call rejects, and its commands still
-   * waiting for a connection (node-redis' offline queue, or client.ts' own wait for ioredis) are withdrawn: without that they would run after a reconnect,
-   * writing what the caller was told had failed. Deadlines are checked by one shared, unref'd sweep
+   * waiting for a connection (node-redis' offline queue, or client.ts' own wait for ioredis) are
+   * withdrawn: without that they would run after a reconnect, writing what the caller was told had failed. Deadlines are checked by one shared, unref'd sweep
    * every commandTimeout / 10 (at least 10 ms), so a call fails at most that much after its deadline;
    * a timer and a Promise.race per call cost more than the rest of the store's own work.
    */
-  #run<T>(operation: string, work: (redis: ScopedCommands) => Promise<T>): Promise<T> {
-    const commands = this.#client.call()
+  #run<T>(operation: string, work: (redis: ScopedCommands) => Promise<T>, late: 'withdraw' | 'deliver' = 'withdraw'): Promise<T> {
+    // 'deliver' (undoRename only): the commands go out even after the deadline, from the client's
+    // offline queue after a reconnect, because their whole point is to land after a call that may
+    // itself land late. The caller still gets its answer (or the error) by the deadline.
+    const commands = late === 'deliver' ? undefined : this.#client.call()
     return new Promise<T>((resolve, reject) => {
       let settled = false
       const call = {
@@ -136,7 +180,7 @@ export class RedisStore implements SessionStore {
         fail: () => {
           if (settled) return
           settled = true
-          commands.expire()
+          commands?.expire()
           reject(new SessionStoreUnavailable(operation, { cause: new Error(`Redis did not answer within ${this.#timeoutMs} ms`) }))
         },
       }
@@ -147,7 +191,7 @@ export class RedisStore implements SessionStore {
       }
       let attempt: Promise<T>
       try {
-        attempt = work(commands)
+        attempt = work(commands ?? this.#connected)
       } catch (error) {
         attempt = Promise.reject(error)
       }
@@ -156,22 +200,22 @@ export class RedisStore implements SessionStore {
           this.#inflight.delete(call)
           if (settled) return
           settled = true
-          commands.expire()
+          commands?.expire()
           resolve(value)
         },
         (error: unknown) => {
           this.#inflight.delete(call)
           if (settled) return
           settled = true
-          commands.expire()
+          commands?.expire()
           reject(error instanceof SessionStoreUnavailable ? error : new SessionStoreUnavailable(operation, { cause: error }))
         },
       )
     })
   }
 
-  #script(redis: ScopedCommands, script: LuaScript, key: string, args: string[]): Promise<unknown> {
-    const call = { keys: [key], arguments: args }
+  #script(redis: ScopedCommands, script: LuaScript, key: string | string[], args: string[]): Promise<unknown> {
+    const call = { keys: typeof key === 'string' ? [key] : key, arguments: args }
     return redis.evalSha(script.sha, call).catch((error: unknown) => {
       // First use on this server (or after SCRIPT FLUSH / a failover to a fresh replica): send the source.
       if (String((error as Error)?.message).startsWith('NOSCRIPT')) return redis.eval(script.source, call)
@@ -184,33 +228,60 @@ export class RedisStore implements SessionStore {
     await work.catch(() => {})
   }
 
+  #emit(event: Parameters<StoreListener>[0]): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event)
+      } catch {
+        // A listener's failure must not fail the store call.
+      }
+    }
+  }
+
+  /**
+   * The live record, or undefined. A session past its deadline that Redis still keeps (its retention)
+   * is deleted here and reported to subscribers as `expired` BEFORE get() resolves, so the engine
+   * audits the miss as `session.expired` (idle or absolute), not as an unknown id.
+   */
   get(id: string): Promise<SessionRecord | undefined> {
-    return this.#run('get', (redis) =>
-      redis.hGetAll(this.#sessionKey(id)).then((reply) => {
-        const record = toRecord(reply)
-        // Redis expires the key itself; this covers the last milliseconds and clock skew between hosts.
-        return record && record.expiresAt > Date.now() ? record : undefined
-      }),
-    )
+    return this.#run('get', async (redis) => {
+      const key = this.#sessionKey(id)
+      const record = toRecord(await redis.hGetAll(key))
+      if (!record) return undefined
+      const now = Date.now()
+      if (record.expiresAt > now) return record
+      // Only the reader that deletes it reports it (several processes may read it at once).
+      const userId = (await this.#script(redis, deleteIfExpired, key, [wholeMs(now)])) as string | null
+      if (userId === null || userId === undefined) return undefined
+      if (userId !== '') await this.#bestEffort(redis.zRem(this.#userKey(userId), [id]))
+      this.#emit({ type: 'expired', id, record })
+      return undefined
+    })
+  }
+
+  /** The create script's arguments: now, the key's own expiry, then every field of the hash. */
+  #createArgs(record: SessionRecord, now: number): string[] {
+    const expiresAt = Math.min(record.expiresAt, record.absoluteExpiresAt)
+    const args = [
+      wholeMs(now), wholeMs(expiresAt + this.#retentionMs),
+      META.createdAt, wholeMs(record.createdAt),
+      META.lastActiveAt, wholeMs(record.lastActiveAt),
+      META.expiresAt, wholeMs(expiresAt),
+      META.absoluteExpiresAt, wholeMs(record.absoluteExpiresAt),
+    ]
+    if (record.userId !== undefined) args.push(META.userId, record.userId)
+    if (record.ip !== undefined) args.push(META.ip, record.ip)
+    if (record.userAgent !== undefined) args.push(META.userAgent, record.userAgent)
+    for (const key in record.data) args.push(DATA + key, record.data[key]!)
+    return args
   }
 
   create(id: string, record: SessionRecord): Promise<boolean> {
     return this.#run('create', async (redis) => {
-      const expiresAt = Math.min(record.expiresAt, record.absoluteExpiresAt)
-      const fields = [
-        META.createdAt, wholeMs(record.createdAt),
-        META.lastActiveAt, wholeMs(record.lastActiveAt),
-        META.expiresAt, wholeMs(expiresAt),
-        META.absoluteExpiresAt, wholeMs(record.absoluteExpiresAt),
-      ]
-      if (record.userId !== undefined) fields.push(META.userId, record.userId)
-      if (record.ip !== undefined) fields.push(META.ip, record.ip)
-      if (record.userAgent !== undefined) fields.push(META.userAgent, record.userAgent)
-      for (const key in record.data) fields.push(DATA + key, record.data[key]!)
       // Index first: a bound session must never exist outside its user's index, or revoking the
       // user's sessions would miss it. A failed create leaves a member that readers skip.
       if (record.userId !== undefined) await this.#index(redis, record.userId, id, record.absoluteExpiresAt)
-      return (await this.#script(redis, createIfAbsent, this.#sessionKey(id), [wholeMs(expiresAt), ...fields])) === 1
+      return (await this.#script(redis, createIfAbsent, this.#sessionKey(id), this.#createArgs(record, Date.now()))) === 1
     })
   }
 
@@ -225,7 +296,10 @@ export class RedisStore implements SessionStore {
 
   #updateArgs(update: SessionUpdate, mode: 'keep' | 'bind' | 'unbind'): string[] {
     const setKeys = Object.keys(update.set)
-    const args = [wholeMs(update.lastActiveAt), wholeMs(update.expiresAt), mode, update.userId ?? '', String(setKeys.length)]
+    const args = [
+      wholeMs(Date.now()), String(this.#retentionMs),
+      wholeMs(update.lastActiveAt), wholeMs(update.expiresAt), mode, update.userId ?? '', String(setKeys.length),
+    ]
     for (const name of setKeys) args.push(DATA + name, update.set[name]!)
     for (const name of update.unset) args.push(DATA + name)
     return args
@@ -250,14 +324,85 @@ export class RedisStore implements SessionStore {
 
   touch(id: string, lastActiveAt: EpochMs, expiresAt: EpochMs): Promise<boolean> {
     return this.#run('touch', async (redis) => {
-      return (await this.#script(redis, touchIfExists, this.#sessionKey(id), [wholeMs(lastActiveAt), wholeMs(expiresAt)])) === 1
+      const args = [wholeMs(Date.now()), String(this.#retentionMs), wholeMs(lastActiveAt), wholeMs(expiresAt)]
+      return (await this.#script(redis, touchIfExists, this.#sessionKey(id), args)) === 1
     })
+  }
+
+  /**
+   * The id change of regenerate/login, as two scripts (the old and the new id hash to different
+   * Cluster slots, and no script may touch two): (1) create the new session (index first, as in
+   * create), (2) retire the old one: its hash moves to `r:{old}`, marked with the new id. Between the
+   * two both exist; never neither. If the answer never comes, undoRename (sent on the same
+   * connection, so it runs after whatever of this already went out) puts the old hash back and deletes
+   * the new one, and a step not yet sent when the deadline passed is never sent.
+   */
+  rename(oldId: string, newId: string, record: SessionRecord): Promise<boolean> {
+    return this.#run('rename', async (redis) => {
+      if (record.userId !== undefined) await this.#index(redis, record.userId, newId, record.absoluteExpiresAt)
+      const newKey = this.#sessionKey(newId)
+      if ((await this.#script(redis, createIfAbsent, newKey, this.#createArgs(record, Date.now()))) !== 1) return false
+      const retired = this.#retiredKey(oldId)
+      const oldUserId = (await this.#script(redis, retireSession, [this.#sessionKey(oldId), retired], [wholeMs(Date.now()), newId, String(RETIRED_KEEP_MS)])) as string | null
+      if (oldUserId === null || oldUserId === undefined) {
+        // The old session ended meanwhile (logout, revoke, expiry): take the new one back.
+        await this.#script(redis, destroySession, newKey, [wholeMs(Date.now())])
+        return false
+      }
+      // Answered in time, so an undoRename is unlikely: tidy up without making the caller wait (on the
+      // plain client: these are safe whenever they land, and a NOSCRIPT retry must not be cut off).
+      void this.#bestEffort(this.#script(this.#connected, shortenRetired, retired, [newId, String(RETIRED_KEEP_AFTER_ANSWER_MS)]))
+      if (oldUserId !== '') void this.#bestEffort(this.#connected.zRem(this.#userKey(oldUserId), [oldId]))
+      return true
+    })
+  }
+
+  /**
+   * Takes back a rename whose answer never came: puts the old hash back (only if it was retired for
+   * this very rename and the old id is free) and deletes the new session. Both scripts go out at
+   * once and are delivered even past the deadline (from the offline queue after a reconnect), since
+   * they must land after the rename they undo; if the connection drops under them, they are sent
+   * again (both are idempotent) until they land or the retired copy is gone. The caller still gets
+   * its answer by the deadline. Returns whether the old session is live afterwards.
+   */
+  undoRename(oldId: string, newId: string): Promise<boolean> {
+    const attempt = () => this.#undoOnce(oldId, newId)
+    return this.#run(
+      'undoRename',
+      () => {
+        const first = attempt()
+        first.catch(() => this.#retryUndo(attempt, Date.now() + RETIRED_KEEP_MS, UNDO_RETRY_FIRST_MS))
+        return first
+      },
+      'deliver',
+    )
+  }
+
+  async #undoOnce(oldId: string, newId: string): Promise<boolean> {
+    const redis = this.#connected
+    const now = wholeMs(Date.now())
+    const restored = this.#script(redis, restoreRetired, [this.#sessionKey(oldId), this.#retiredKey(oldId)], [now, newId, String(this.#retentionMs)])
+    const discarded = this.#script(redis, destroySession, this.#sessionKey(newId), [now])
+    const [reply, newUserId] = await Promise.all([restored, discarded])
+    const [live, userId, absoluteExpiresAt] = (reply as [number, string, string] | null) ?? [0, '', '']
+    // Back in its user's index (a rename whose answer did come took it out).
+    if (userId !== '') await this.#index(redis, userId, oldId, Number(absoluteExpiresAt))
+    if (typeof newUserId === 'string' && newUserId !== '') await this.#bestEffort(redis.zRem(this.#userKey(newUserId), [newId]))
+    return live === 1
+  }
+
+  #retryUndo(attempt: () => Promise<boolean>, until: number, delayMs: number): void {
+    if (Date.now() + delayMs >= until) return
+    const timer = setTimeout(() => {
+      attempt().catch(() => this.#retryUndo(attempt, until, Math.min(delayMs * 2, UNDO_RETRY_MAX_MS)))
+    }, delayMs)
+    ;(timer as { unref?: () => void }).unref?.()
   }
 
   destroy(id: string): Promise<boolean> {
     return this.#run('destroy', async (redis) => {
-      const userId = (await this.#script(redis, destroySession, this.#sessionKey(id), [])) as string | null
-      if (userId === null) return false
+      const userId = (await this.#script(redis, destroySession, this.#sessionKey(id), [wholeMs(Date.now())])) as string | null
+      if (userId === null || userId === undefined) return false
       if (userId !== '') await this.#bestEffort(redis.zRem(this.#userKey(userId), [id]))
       return true
     })
@@ -282,11 +427,18 @@ export class RedisStore implements SessionStore {
   destroyByUser(userId: string, exceptId?: string): Promise<string[]> {
     return this.#run('destroyByUser', async (redis) => {
       const ids = (await this.#members(redis, userId)).filter((id) => id !== exceptId)
-      const outcomes = await Promise.all(ids.map((id) => this.#script(redis, destroyIfBoundTo, this.#sessionKey(id), [userId])))
+      const now = wholeMs(Date.now())
+      const outcomes = await Promise.all(ids.map((id) => this.#script(redis, destroyIfBoundTo, this.#sessionKey(id), [userId, now])))
       const removed = ids.filter((_, i) => outcomes[i] === 1)
       if (removed.length > 0) await this.#bestEffort(redis.zRem(this.#userKey(userId), removed))
       return removed
     })
+  }
+
+  /** Listeners get `{ type: 'expired', id, record }` for each dead session a get() found and deleted. */
+  subscribe(listener: StoreListener): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
   }
 
   async #index(redis: ScopedCommands, userId: string, id: string, absoluteExpiresAt: EpochMs): Promise<void> {

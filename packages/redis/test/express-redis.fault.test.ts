@@ -71,7 +71,7 @@ describe.skipIf(!hasRedis)('Express + redisStore when Redis fails', () => {
 
       await start()
       const back = await answersAgain(cookie)
-      expect(back.body).toEqual({ data: { cart: 'apple' }, userId: 'alice' })
+      expect(back.body).toEqual({ data: { cart: 'apple' }, userId: 'alice', isNew: false })
       expect(unhandled).toEqual([])
     })
   }

@@ -1,0 +1,108 @@
+// load: from the request's Cookie header to its session (the first half of the state machine in engine.ts).
+//
+//   no cookie of our name ......................... fresh
+//   cookie fails to verify ........................ fresh + session.rejected(tampered|malformed|unknown_key)
+//   verified, the store has no record ............. fresh + session.rejected(unknown_session), or an
+//                                                   expiry when the store just reported one / the seal is past
+//                                                   its absolute deadline
+//   record past a deadline ........................ fresh + session.expired(idle|absolute), record removed
+//   record alive .................................. the existing session
+// A cookie that cannot work again is cleared on the response unless a new session is set.
+
+import type { ClientInfo } from './audit.js'
+import { clientInfo, isSecure, type RequestInfo } from './client.js'
+import { clipCopy } from './clip.js'
+import { readCookie } from './cookie.js'
+import { emitExpired, type EngineContext } from './engine-context.js'
+import { SessionRejectLimit } from './errors.js'
+import { fillSession } from './session-data.js'
+import { adoptRecord, freshState, type RequestState } from './state.js'
+import { storeCall } from './store-call.js'
+import { storeKey } from './store-key.js'
+import { expiryReason } from './timeouts.js'
+
+/** Longest client field (address, user agent, method, path) an event or a key keeps. */
+const MAX_CLIENT_FIELD = 512
+
+type RejectReason = 'tampered' | 'malformed' | 'unknown_key' | 'unknown_session'
+
+export async function load(context: EngineContext, info: RequestInfo): Promise<RequestState> {
+  const { options, sealer, store, audit, limiter } = context
+  const client = boundedClient(clientInfo(info, options.trustProxy))
+  const values = readCookie(info.cookie, options.cookie.name)
+  const state = freshState(context.host, options, {
+    secure: isSecure(info, options.trustProxy),
+    client,
+    hadCookie: values !== undefined,
+    readOnly: info.readOnly === true,
+  })
+  if (values === undefined) return state
+  if (limiter.blocked(client.ip)) throw new SessionRejectLimit()
+  let firstReason: 'tampered' | 'malformed' | 'unknown_key' | undefined
+  let rejectedValue = ''
+  for (const value of values) {
+    const verified = await sealer.unseal(value)
+    if (typeof verified === 'string') {
+      // Try the other values of our name (a stale cookie of another path may come first).
+      firstReason ??= verified
+      if (!rejectedValue) rejectedValue = value
+      continue
+    }
+    const key = await storeKey(verified.sid)
+    const record = await storeCall(audit, 'get', key, client, () => store.get(key))
+    const now = Date.now()
+    if (!record) {
+      if (context.recentExpiries.take(key)) {
+        // The store reported its expiry (and the engine its session.expired event) a moment ago.
+        state.clearCookie = true
+      } else if (verified.createdAt + options.absoluteTimeout <= now) {
+        // The store dropped it on its own (Redis expiry): the seal says it is past its absolute deadline.
+        audit.emit('session.expired', key, client, { reason: 'absolute', ageMs: now - verified.createdAt })
+        state.clearCookie = true
+      } else {
+        reject(context, state, 'unknown_session', key)
+      }
+      return state
+    }
+    const expired = expiryReason(record, now)
+    if (expired) {
+      emitExpired(context, key, record, expired, client)
+      await storeCall(audit, 'destroy', key, client, () => store.destroy(key))
+      state.clearCookie = true
+      return state
+    }
+    if (record.createdAt !== verified.createdAt) {
+      reject(context, state, 'tampered', key)
+      return state
+    }
+    adoptRecord(state, options, verified.sid, key, record, now)
+    fillSession(state, record)
+    state.cookieNeedsSet = verified.stale
+    return state
+  }
+  reject(context, state, firstReason ?? 'malformed', rejectedValue)
+  return state
+}
+
+/** `subject` is the store key of a verified session, else the rejected cookie value (hashed into sessionRef). */
+function reject(context: EngineContext, state: RequestState, reason: RejectReason, subject: string): void {
+  context.audit.emit('session.rejected', subject, state.client, { reason })
+  // Tell the browser to drop a cookie that will never work again (unless this response sets a new one).
+  state.clearCookie = true
+  // A cookie that verified but names no live session cannot be forged without the secret: an ordinary
+  // logout, revoke or store expiry, so it does not count towards rejectLimit.
+  if (reason !== 'unknown_session' && context.limiter.hit(state.client.ip)) throw new SessionRejectLimit()
+}
+
+/**
+ * The client's fields as fresh copies of at most MAX_CLIENT_FIELD characters (clip.ts): a slice of a
+ * 15 KB header would keep all of it alive in a store record, an audit window or a rejectLimit key.
+ */
+function boundedClient(client: ClientInfo): ClientInfo {
+  return {
+    ip: clipCopy(client.ip, MAX_CLIENT_FIELD),
+    userAgent: clipCopy(client.userAgent, MAX_CLIENT_FIELD),
+    method: clipCopy(client.method, MAX_CLIENT_FIELD),
+    path: clipCopy(client.path, MAX_CLIENT_FIELD),
+  }
+}

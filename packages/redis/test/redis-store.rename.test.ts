@@ -1,0 +1,166 @@
+// rename/undoRename on a real Redis: the id change of regenerate/login, and its undo when the answer
+// never came. Whatever part of a rename has landed when the undo runs (nothing, the new session only,
+// or all of it), afterwards exactly one session is alive: the old one, with its data and its place in
+// its user's index. The late cases run on a redis-server of the test's own, paused with SIGSTOP.
+import { createClient } from 'redis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { SessionStoreUnavailable } from '@sesame/core'
+import { redisStore, type RedisStore } from '@sesame/redis'
+import { hasRedis } from '../../../test/support/redis.js'
+import { aRecord, newId } from '../../../test/support/store-contract.js'
+import { connectClient, deleteUnder, keysUnder, uniquePrefix, type TestClient } from './support/redis-fixture.js'
+import { startOwnRedis, type OwnRedis } from './support/redis-server.js'
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+describe.skipIf(!hasRedis)('redisStore rename and undoRename', () => {
+  let client: TestClient
+  let store: RedisStore
+  const prefix = uniquePrefix('rename')
+
+  beforeAll(async () => {
+    client = await connectClient()
+    store = redisStore({ client, prefix })
+  })
+  afterAll(async () => {
+    await deleteUnder(client, prefix)
+    client.destroy()
+  })
+
+  it('moves the session to the new id, with the new record; the old one is kept retired for a minute only', async () => {
+    const [oldId, newSid] = [newId(), newId()]
+    await store.create(oldId, aRecord({ data: { cart: '["apple"]' } }))
+    const renamed = aRecord({ userId: 'alice', data: { cart: '["apple"]' } })
+    expect(await store.rename(oldId, newSid, renamed)).toBe(true)
+    expect(await store.get(oldId)).toBeUndefined()
+    expect((await store.get(newSid))?.data).toEqual({ cart: '["apple"]' })
+    expect((await store.listByUser('alice')).map((s) => s.id)).toEqual([newSid])
+    await sleep(50) // the retired copy's life is cut right after the answer, without the caller waiting
+    const retired = `${prefix}r:{${oldId}}`
+    expect(await client.hGet(retired, 'r:to')).toBe(newSid)
+    const ttl = await client.pTTL(retired)
+    expect(ttl).toBeGreaterThan(50_000)
+    expect(ttl).toBeLessThanOrEqual(60_000)
+  })
+
+  it('takes the old id out of its user index once a rename succeeded', async () => {
+    const [oldId, newSid] = [newId(), newId()]
+    const userId = `user-${oldId}`
+    await store.create(oldId, aRecord({ userId }))
+    expect(await store.rename(oldId, newSid, aRecord({ userId }))).toBe(true)
+    await sleep(50)
+    expect(await client.zRange(`${prefix}u:{${userId}}`, 0, -1)).toEqual([newSid])
+    expect(await store.destroyByUser(userId)).toEqual([newSid])
+  })
+
+  it('returns false and changes nothing when the old session is gone or the new id is taken', async () => {
+    const [gone, taken, live, fresh] = [newId(), newId(), newId(), newId()]
+    const before = (await keysUnder(client, prefix)).length
+    expect(await store.rename(gone, fresh, aRecord())).toBe(false)
+    expect(await keysUnder(client, prefix)).toHaveLength(before)
+
+    await store.create(live, aRecord({ data: { mine: '1' } }))
+    await store.create(taken, aRecord({ data: { theirs: '1' } }))
+    expect(await store.rename(live, taken, aRecord({ data: { mine: '1' } }))).toBe(false)
+    expect((await store.get(live))?.data).toEqual({ mine: '1' })
+    expect((await store.get(taken))?.data).toEqual({ theirs: '1' })
+  })
+
+  it('does not rename a session past its deadline', async () => {
+    const [oldId, newSid] = [newId(), newId()]
+    const deadline = Date.now() + 200
+    await store.create(oldId, aRecord({ expiresAt: deadline }))
+    await sleep(deadline - Date.now() + 100)
+    expect(await store.rename(oldId, newSid, aRecord())).toBe(false)
+    expect(await store.get(newSid)).toBeUndefined()
+  })
+
+  it('undoes a rename that fully applied: the old session is back exactly as it was, in its index, and the new one is gone', async () => {
+    const [oldId, newSid] = [newId(), newId()]
+    const userId = `user-${oldId}`
+    const original = aRecord({ userId, data: { cart: '["pear"]' } })
+    await store.create(oldId, original)
+    const expireTime = await client.pExpireTime(`${prefix}s:{${oldId}}`)
+    expect(await store.rename(oldId, newSid, aRecord({ userId: 'someone-else' }))).toBe(true)
+    // The answer "never came": the engine sends the undo.
+    expect(await store.undoRename(oldId, newSid)).toBe(true)
+    expect(await store.get(oldId)).toEqual({ ...original, data: { ...original.data } })
+    expect(await client.pExpireTime(`${prefix}s:{${oldId}}`)).toBe(expireTime)
+    expect(await store.get(newSid)).toBeUndefined()
+    expect((await store.listByUser(userId)).map((s) => s.id)).toEqual([oldId])
+    expect(await store.listByUser('someone-else')).toEqual([])
+    expect(await store.destroyByUser(userId)).toEqual([oldId])
+  })
+
+  it('undoes a rename that never applied as a no-op that says the old session is live', async () => {
+    const [oldId, newSid] = [newId(), newId()]
+    await store.create(oldId, aRecord({ data: { n: '1' } }))
+    expect(await store.undoRename(oldId, newSid)).toBe(true)
+    expect((await store.get(oldId))?.data).toEqual({ n: '1' })
+    expect(await store.undoRename(newId(), newId())).toBe(false)
+  })
+
+  it('never brings back an old id that another rename moved on (two logins racing, one undone)', async () => {
+    const [oldId, winner, loser] = [newId(), newId(), newId()]
+    await store.create(oldId, aRecord())
+    expect(await store.rename(oldId, winner, aRecord({ data: { won: '1' } }))).toBe(true)
+    expect(await store.rename(oldId, loser, aRecord())).toBe(false)
+    expect(await store.undoRename(oldId, loser)).toBe(false)
+    expect(await store.get(oldId)).toBeUndefined()
+    expect((await store.get(winner))?.data).toEqual({ won: '1' })
+  })
+})
+
+describe.skipIf(!hasRedis)('redisStore rename arriving late (Redis paused)', () => {
+  let redis: OwnRedis
+  let client: ReturnType<typeof createClient>
+  let store: RedisStore
+
+  beforeAll(async () => {
+    redis = await startOwnRedis()
+    client = createClient({ url: redis.url, socket: { reconnectStrategy: () => 100 } })
+    client.on('error', () => {})
+    await client.connect()
+    store = redisStore({ client, commandTimeout: 300 })
+  })
+  afterAll(async () => {
+    client.destroy()
+    await redis.dispose()
+  })
+
+  for (const [what, userId] of [['an anonymous session', undefined], ['a login (index written first)', 'dora']] as const) {
+    it(`leaves exactly the old session alive when the rename of ${what} and its undo both land after a pause`, async () => {
+      const [oldId, newSid] = [newId(), newId()]
+      const before = `before-${oldId}`
+      const original = aRecord({ userId: before, data: { cart: '["plum"]' } })
+      await store.create(oldId, original)
+      redis.pause()
+      try {
+        await expect(store.rename(oldId, newSid, aRecord({ userId, data: { cart: '["plum"]' } }))).rejects.toBeInstanceOf(SessionStoreUnavailable)
+        // The undo's answer is late too, but its commands are on the wire behind the rename's.
+        await expect(store.undoRename(oldId, newSid)).rejects.toBeInstanceOf(SessionStoreUnavailable)
+      } finally {
+        redis.resume()
+      }
+      await sleep(100)
+      expect(await store.get(oldId)).toEqual({ ...original, data: { ...original.data } })
+      expect(await store.get(newSid)).toBeUndefined()
+      expect((await store.listByUser(before)).map((s) => s.id)).toEqual([oldId])
+      if (userId) expect(await store.listByUser(userId)).toEqual([])
+    })
+  }
+
+  it('delivers an undo sent as the connection drops once Redis is back (sent again if lost with the socket)', async () => {
+    const [oldId, newSid] = [newId(), newId()]
+    await store.create(oldId, aRecord({ data: { kept: '1' } }))
+    // The rename landed, but its answer was lost with the connection.
+    expect(await store.rename(oldId, newSid, aRecord())).toBe(true)
+    await redis.kill()
+    await expect(store.undoRename(oldId, newSid)).rejects.toBeInstanceOf(SessionStoreUnavailable)
+    await redis.restart()
+    for (let i = 0; i < 50 && !client.isReady; i++) await sleep(100)
+    await sleep(200)
+    expect((await store.get(oldId))?.data).toEqual({ kept: '1' })
+    expect(await store.get(newSid)).toBeUndefined()
+  })
+})
