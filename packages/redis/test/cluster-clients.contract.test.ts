@@ -14,6 +14,8 @@ for (const flavour of flavours.filter((f) => f.name !== 'node-redis')) {
       const prefix = uniquePrefix('contract')
       return {
         store: redisStore({ client: connection.client, prefix }),
+        // Every key under the prefix and all it holds: "no raw id at rest" reads what Redis really has.
+        storedText: () => connection.storedText(prefix),
         cleanup: async () => {
           await connection.deleteUnder(prefix)
           await connection.close()

@@ -14,6 +14,8 @@ export interface Connection {
   /** The library's own client, as an app would pass it to redisStore({ client }). */
   readonly client: RedisStoreClient
   keysUnder(prefix: string): Promise<string[]>
+  /** Every key under `prefix` and the text of everything it holds (hash fields and values, set members). */
+  storedText(prefix: string): Promise<string[]>
   deleteUnder(prefix: string): Promise<void>
   close(): Promise<void>
 }
@@ -37,6 +39,29 @@ async function scanIoRedis(node: Redis, prefix: string): Promise<string[]> {
   return keys
 }
 
+/** The text a key holds, whatever its type (the store writes hashes and sorted sets). */
+async function textOf(key: string, read: { type(key: string): Promise<string>; hash(key: string): Promise<Record<string, string>>; zset(key: string): Promise<string[]> }): Promise<string> {
+  const type = await read.type(key)
+  const content = type === 'hash' ? Object.entries(await read.hash(key)).flat() : type === 'zset' ? await read.zset(key) : [`(${type})`]
+  return [key, ...content].join(' ')
+}
+
+function nodeRedisReader(client: ReturnType<typeof createClient> | ReturnType<typeof createCluster>) {
+  return {
+    type: (key: string) => client.type(key) as Promise<string>,
+    hash: (key: string) => client.hGetAll(key) as Promise<Record<string, string>>,
+    zset: (key: string) => client.zRangeWithScores(key, 0, -1).then((entries) => entries.flatMap((e) => [e.value, String(e.score)])),
+  }
+}
+
+function ioredisReader(client: Redis | Cluster) {
+  return {
+    type: (key: string) => client.type(key),
+    hash: (key: string) => client.hgetall(key),
+    zset: (key: string) => client.zrange(key, 0, -1, 'WITHSCORES'),
+  }
+}
+
 async function nodeRedisSingle(url = redisUrl): Promise<Connection> {
   const client = createClient({ url })
   // Without an 'error' listener node-redis re-emits connection errors as uncaught exceptions.
@@ -50,6 +75,7 @@ async function nodeRedisSingle(url = redisUrl): Promise<Connection> {
   return {
     client,
     keysUnder,
+    storedText: async (prefix) => Promise.all((await keysUnder(prefix)).map((key) => textOf(key, nodeRedisReader(client)))),
     deleteUnder: async (prefix) => {
       const keys = await keysUnder(prefix)
       if (keys.length > 0) await client.del(keys)
@@ -73,6 +99,7 @@ export async function connectNodeRedisCluster(seeds = redisClusterSeeds): Promis
   return {
     client: cluster,
     keysUnder,
+    storedText: async (prefix) => Promise.all((await keysUnder(prefix)).map((key) => textOf(key, nodeRedisReader(cluster)))),
     // One DEL per key: keys of different slots cannot share a command on a Cluster.
     deleteUnder: async (prefix) => void (await Promise.all((await keysUnder(prefix)).map((key) => cluster.del(key)))),
     close: async () => cluster.destroy(),
@@ -89,6 +116,7 @@ async function ioredisSingle(url = redisUrl): Promise<Connection> {
   return {
     client,
     keysUnder: (prefix) => scanIoRedis(client, prefix),
+    storedText: async (prefix) => Promise.all((await scanIoRedis(client, prefix)).map((key) => textOf(key, ioredisReader(client)))),
     deleteUnder: async (prefix) => {
       const keys = await scanIoRedis(client, prefix)
       if (keys.length > 0) await client.del(...keys)
@@ -108,6 +136,7 @@ export async function connectIoRedisCluster(seeds = redisClusterSeeds): Promise<
   return {
     client: cluster,
     keysUnder,
+    storedText: async (prefix) => Promise.all((await keysUnder(prefix)).map((key) => textOf(key, ioredisReader(cluster)))),
     deleteUnder: async (prefix) => void (await Promise.all((await keysUnder(prefix)).map((key) => cluster.del(key)))),
     close: async () => cluster.disconnect(),
   }
