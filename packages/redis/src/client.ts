@@ -61,8 +61,13 @@ const PAST_DEADLINE = 'the store call passed its deadline'
 
 interface NodeRedisScoping {
   withCommandOptions(options: { abortSignal?: AbortSignal; typeMapping: Record<never, never>; timeout?: number }): ScopedCommands
-  /** node-redis client and sentinel: connected and usable. A cluster client has no such flag. */
+  /**
+   * node-redis client and sentinel: connected and usable. A cluster client has none in node-redis 5;
+   * node-redis 6 has one that only says the slots were discovered (true while a master is down).
+   */
   readonly isReady?: boolean
+  /** Cluster clients only (node-redis 5 and 6). */
+  readonly nodeClient?: unknown
 }
 
 function isNodeRedis(client: unknown): client is NodeRedisScoping {
@@ -76,7 +81,9 @@ function isNodeRedis(client: unknown): client is NodeRedisScoping {
  * throughput of a single client.) Each such command gets a signal of its own: node-redis adds one
  * 'abort' listener per queued command, and a signal shared by more than ten of them (listByUser and
  * destroyByUser pipeline one command per session) trips Node's MaxListenersExceededWarning. A cluster
- * client has no readiness flag, so there every command takes this path.
+ * client has no readiness flag of the node a command goes to (node-redis 6's `isReady` is true while a
+ * master is down, and that master's commands wait for its reconnect), so there every command takes
+ * this path.
  */
 class NodeRedisCall implements CallCommands {
   #aborts: AbortController[] | undefined
@@ -84,16 +91,18 @@ class NodeRedisCall implements CallCommands {
 
   readonly #client: NodeRedisScoping
   readonly #connected: ScopedCommands
+  readonly #isCluster: boolean
 
-  constructor(client: NodeRedisScoping, connected: ScopedCommands) {
+  constructor(client: NodeRedisScoping, connected: ScopedCommands, isCluster: boolean) {
     this.#client = client
     this.#connected = connected
+    this.#isCluster = isCluster
   }
 
   #view(): ScopedCommands {
     // Past the deadline the caller has its answer; nothing more of this call may reach Redis.
     if (this.#expired) throw new Error(PAST_DEADLINE)
-    if (this.#client.isReady === true) return this.#connected
+    if (!this.#isCluster && this.#client.isReady === true) return this.#connected
     const abort = new AbortController()
     ;(this.#aborts ??= []).push(abort)
     return this.#client.withCommandOptions({ abortSignal: abort.signal, typeMapping: {}, timeout: 0 })
@@ -135,8 +144,7 @@ class NodeRedisStoreClient implements StoreClient {
 
   constructor(client: NodeRedisScoping) {
     this.#client = client
-    // A node-redis cluster routes by slot and has no `isReady` (client and sentinel do).
-    this.isCluster = !('isReady' in client)
+    this.isCluster = typeof client.nodeClient === 'function'
     // timeout 0: no node-redis per-command timer (node-redis 6 arms a 5 s AbortSignal.timeout for every
     // command by default, which costs more CPU than the rest of the call); the store's own deadline
     // (commandTimeout, one sweep for all calls) bounds every call instead.
@@ -146,7 +154,7 @@ class NodeRedisStoreClient implements StoreClient {
   }
 
   call(): CallCommands {
-    return new NodeRedisCall(this.#client, this.#connected)
+    return new NodeRedisCall(this.#client, this.#connected, this.isCluster)
   }
 }
 

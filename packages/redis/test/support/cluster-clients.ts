@@ -4,6 +4,7 @@
 // deletes the keys under a prefix (SCAN on every master; fine in a test, the store itself never scans).
 import { Cluster, Redis } from 'ioredis'
 import { createClient, createCluster } from 'redis'
+import { createCluster as createCluster6 } from 'redis6'
 import type { RedisStoreClient } from '@sesame/redis'
 import { hasRedis, hasRedisCluster, redisClusterSeeds, redisUrl } from '../../../../test/support/redis.js'
 import { parseSeeds } from '../../../../test/support/redis-cluster.js'
@@ -84,8 +85,17 @@ async function nodeRedisSingle(url = redisUrl): Promise<Connection> {
   }
 }
 
-export async function connectNodeRedisCluster(seeds = redisClusterSeeds): Promise<Connection & { client: ReturnType<typeof createCluster> }> {
-  const cluster = createCluster({ rootNodes: parseSeeds(seeds).map(({ host, port }) => ({ url: `redis://${host}:${port}` })) })
+/**
+ * node-redis 5's createCluster (node-redis 6's with `version: 6`, the `redis6` alias of the tests).
+ * `reconnectMs`: a fixed pause between reconnect attempts of each node's client.
+ */
+export async function connectNodeRedisCluster(
+  seeds = redisClusterSeeds,
+  options: { version?: 5 | 6; reconnectMs?: number } = {},
+): Promise<Connection & { client: ReturnType<typeof createCluster> }> {
+  const create = (options.version === 6 ? createCluster6 : createCluster) as typeof createCluster
+  const socket = options.reconnectMs === undefined ? {} : { socket: { reconnectStrategy: () => options.reconnectMs! } }
+  const cluster = create({ rootNodes: parseSeeds(seeds).map(({ host, port }) => ({ url: `redis://${host}:${port}` })), defaults: socket })
   cluster.on('error', () => {})
   await cluster.connect()
   const keysUnder = async (prefix: string) => {
