@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { freePort } from './ports.js'
+import { command } from './resp.js'
 
 const run = promisify(execFile)
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -32,6 +33,13 @@ export interface RedisCluster {
   readonly seeds: string
   /** One redis-cli command against one node, e.g. `cli(port, 'CLUSTER', 'INFO')`; resolves with its output. */
   cli(port: number, ...args: string[]): Promise<string>
+  /**
+   * Moves these slots, keys and all, from one master to another, the way `redis-cli --cluster reshard`
+   * does: IMPORTING on the target, MIGRATING on the source (from here on the source answers ASK for a
+   * key it no longer has), MIGRATE the keys in batches, then SETSLOT NODE on every master (MOVED).
+   * `pauseMs` waits after MIGRATING and after the keys moved, so that commands meet both states.
+   */
+  migrateSlots(from: ClusterNode, to: ClusterNode, slots: readonly number[], pauseMs?: number): Promise<void>
   /** Resolves once every running node reports cluster_state:ok (rejects after `timeoutMs`). */
   waitUntilOk(timeoutMs?: number): Promise<void>
   stop(): Promise<void>
@@ -60,15 +68,24 @@ function killAllOnExit(): void {
 }
 
 async function answersPing(port: number): Promise<boolean> {
-  try {
-    const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'PING'], { timeout: 1_000 })
-    return stdout.trim() === 'PONG'
-  } catch {
-    return false
+  return (await command(port, ['PING'], 1_000).catch(() => undefined)) === 'PONG'
+}
+
+/**
+ * Starts the cluster; tries again on fresh ports (up to 3 times) when a node cannot start, since a
+ * free port can be taken by another process between finding it and binding it.
+ */
+export async function startRedisCluster(options: ClusterOptions = {}): Promise<RedisCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options)
+    } catch (error) {
+      if (attempt >= 3) throw error
+    }
   }
 }
 
-export async function startRedisCluster(options: ClusterOptions = {}): Promise<RedisCluster> {
+async function startOnce(options: ClusterOptions): Promise<RedisCluster> {
   const masters = options.masters ?? 3
   const dir = mkdtempSync(join(tmpdir(), 'sesame-cluster-'))
   killAllOnExit()
@@ -133,7 +150,7 @@ export async function startRedisCluster(options: ClusterOptions = {}): Promise<R
     const deadline = Date.now() + timeoutMs
     for (;;) {
       const states = await Promise.all(
-        nodes.filter((node) => node.pid !== undefined).map((node) => cli(node.port, 'CLUSTER', 'INFO').catch(() => '')),
+        nodes.filter((node) => node.pid !== undefined).map((node) => command(node.port, ['CLUSTER', 'INFO'], 1_000).then(String, () => '')),
       )
       if (states.every((info) => /cluster_state:ok/.test(info) && /cluster_slots_ok:16384/.test(info))) return
       if (Date.now() > deadline) throw new Error(`the Redis Cluster did not reach cluster_state:ok within ${timeoutMs} ms`)
@@ -151,10 +168,31 @@ export async function startRedisCluster(options: ClusterOptions = {}): Promise<R
     throw error
   }
 
+  const migrateSlots = async (from: ClusterNode, to: ClusterNode, slots: readonly number[], pauseMs = 0) => {
+    const fromId = String(await command(from.port, ['CLUSTER', 'MYID']))
+    const toId = String(await command(to.port, ['CLUSTER', 'MYID']))
+    for (const slot of slots) {
+      await command(to.port, ['CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', fromId])
+      await command(from.port, ['CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', toId])
+      await sleep(pauseMs)
+      for (;;) {
+        const keys = (await command(from.port, ['CLUSTER', 'GETKEYSINSLOT', String(slot), '100'])) as string[]
+        if (keys.length === 0) break
+        await command(from.port, ['MIGRATE', '127.0.0.1', String(to.port), '', '0', '5000', 'KEYS', ...keys])
+      }
+      await sleep(pauseMs)
+      // The target first, then the source, then the rest (the order redis-cli uses).
+      for (const node of [to, from, ...nodes.filter((n) => n !== to && n !== from)]) {
+        await command(node.port, ['CLUSTER', 'SETSLOT', String(slot), 'NODE', toId])
+      }
+    }
+  }
+
   return {
     nodes,
     seeds: nodes.map((node) => `127.0.0.1:${node.port}`).join(','),
     cli,
+    migrateSlots,
     waitUntilOk,
     stop,
   }

@@ -41,25 +41,30 @@ const clients: Array<[string, (seeds: string) => Promise<Connection>]> = [
 describe.skipIf(!clusterToolsAvailable())('a Redis Cluster master killed under load', () => {
   const unhandled: unknown[] = []
   const onUnhandled = (reason: unknown) => void unhandled.push(reason)
-  beforeAll(() => void process.on('unhandledRejection', onUnhandled))
-  afterAll(() => void process.off('unhandledRejection', onUnhandled))
+  // One cluster for both clients: it is whole again (cluster_state:ok) after each test.
+  let cluster: RedisCluster
+  beforeAll(async () => {
+    process.on('unhandledRejection', onUnhandled)
+    cluster = await startRedisCluster({ masters: 3, durable: true, nodeTimeoutMs: 1_000 })
+  })
+  afterAll(async () => {
+    process.off('unhandledRejection', onUnhandled)
+    await cluster?.stop()
+  })
 
   for (const [name, connect] of clients) {
     describe(name, () => {
-      let cluster: RedisCluster
       let connection: Connection
       let running: RunningApp
       const prefix = uniquePrefix('master-kill')
 
       beforeAll(async () => {
-        cluster = await startRedisCluster({ masters: 3, durable: true, nodeTimeoutMs: 1_000 })
         connection = await connect(cluster.seeds)
         running = await startApp(redisStore({ client: connection.client, prefix, commandTimeout: COMMAND_TIMEOUT }))
       })
       afterAll(async () => {
         await running?.close()
         await connection?.close()
-        await cluster?.stop()
       })
 
       it('answers 503 while it is down, never serves a fresh session, and loses no acknowledged write', { timeout: 60_000 }, async () => {
@@ -106,23 +111,26 @@ describe.skipIf(!clusterToolsAvailable())('a Redis Cluster master killed under l
           }
         })
 
-        await sleep(1_000)
-        phase = 'down'
-        await victim.kill()
-        await sleep(3_000)
-        await victim.restart()
-        await cluster.waitUntilOk()
-        phase = 'after'
-        // Until every user has been served again after the restart (bounded by the test timeout).
-        const deadline = Date.now() + 20_000
-        while (Date.now() < deadline) {
-          const servedAfter = new Set(outcomes.filter((o) => o.phase === 'after' && o.status === 200).map((o) => o.user))
-          if (servedAfter.size === USERS) break
-          await sleep(100)
+        try {
+          await sleep(1_000)
+          phase = 'down'
+          await victim.kill()
+          await sleep(3_000)
+          await victim.restart()
+          await cluster.waitUntilOk()
+          phase = 'after'
+          // Until every user has been served again after the restart (bounded by the test timeout).
+          const deadline = Date.now() + 20_000
+          while (Date.now() < deadline) {
+            const servedAfter = new Set(outcomes.filter((o) => o.phase === 'after' && o.status === 200).map((o) => o.user))
+            if (servedAfter.size === USERS) break
+            await sleep(100)
+          }
+          await sleep(500)
+        } finally {
+          stop = true
+          await Promise.all(load)
         }
-        await sleep(500)
-        stop = true
-        await Promise.all(load)
 
         const down = outcomes.filter((o) => o.phase === 'down')
         const failed = outcomes.filter((o) => o.status !== 200)
