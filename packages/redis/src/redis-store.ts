@@ -15,8 +15,9 @@ import {
   indexAdd,
   indexMembers,
   restoreRetired,
+  markAnswered,
+  restoreAbandoned,
   retireSession,
-  shortenRetired,
   touchIfExists,
   updateIfExists,
   type LuaScript,
@@ -57,6 +58,8 @@ const RETIRED_KEEP_AFTER_ANSWER_MS = 60_000
 /** An undoRename lost with its connection is sent again after this long, then twice as long, up to the max. */
 const UNDO_RETRY_FIRST_MS = 100
 const UNDO_RETRY_MAX_MS = 5_000
+/** Added to a rename's deadline before a get() may treat it as abandoned (event-loop lag of the caller). */
+const ABANDON_SLACK_MS = 100
 
 const DATA = 'd:'
 const META = {
@@ -77,6 +80,14 @@ function wholeMs(ms: EpochMs): string {
 function fieldsOf(reply: unknown): Record<string, string> {
   if (reply instanceof Map) return Object.fromEntries([...reply].map(([k, v]) => [String(k), String(v)]))
   return (reply ?? {}) as Record<string, string>
+}
+
+/** A Lua HGETALL result (a flat field, value list) as an object; anything else as it is. */
+function pairsOf(reply: unknown): unknown {
+  if (!Array.isArray(reply)) return undefined
+  const fields: Record<string, string> = {}
+  for (let i = 0; i + 1 < reply.length; i += 2) fields[String(reply[i])] = String(reply[i + 1])
+  return fields
 }
 
 function toRecord(reply: unknown): SessionRecord | undefined {
@@ -186,7 +197,7 @@ export class RedisStore implements SessionStore {
       }
       this.#inflight.add(call)
       if (!this.#sweeper) {
-        this.#sweeper = setInterval(() => this.#sweep(), Math.max(10, Math.floor(this.#timeoutMs / 10)))
+        this.#sweeper = setInterval(() => this.#sweep(), this.#sweepMs())
         ;(this.#sweeper as { unref?: () => void }).unref?.()
       }
       let attempt: Promise<T>
@@ -212,6 +223,10 @@ export class RedisStore implements SessionStore {
         },
       )
     })
+  }
+
+  #sweepMs(): number {
+    return Math.max(10, Math.floor(this.#timeoutMs / 10))
   }
 
   #script(redis: ScopedCommands, script: LuaScript, key: string | string[], args: string[]): Promise<unknown> {
@@ -246,7 +261,10 @@ export class RedisStore implements SessionStore {
   get(id: string): Promise<SessionRecord | undefined> {
     return this.#run('get', async (redis) => {
       const key = this.#sessionKey(id)
-      const record = toRecord(await redis.hGetAll(key))
+      let record = toRecord(await redis.hGetAll(key))
+      // Not there: it may be the old id of a rename whose answer never came (the client kept this
+      // cookie), whose undo has not landed yet, or was lost with its connection or process.
+      if (!record) record = toRecord(pairsOf(await this.#script(redis, restoreAbandoned, [key, this.#retiredKey(id)], [String(this.#retentionMs)])))
       if (!record) return undefined
       const now = Date.now()
       if (record.expiresAt > now) return record
@@ -343,7 +361,10 @@ export class RedisStore implements SessionStore {
       const newKey = this.#sessionKey(newId)
       if ((await this.#script(redis, createIfAbsent, newKey, this.#createArgs(record, Date.now()))) !== 1) return false
       const retired = this.#retiredKey(oldId)
-      const oldUserId = (await this.#script(redis, retireSession, [this.#sessionKey(oldId), retired], [wholeMs(Date.now()), newId, String(RETIRED_KEEP_MS)])) as string | null
+      // This call has stopped waiting at most its deadline plus one sweep after now (it started earlier).
+      const abandonAfterMs = this.#timeoutMs + this.#sweepMs() + ABANDON_SLACK_MS
+      const retireArgs = [wholeMs(Date.now()), newId, String(RETIRED_KEEP_MS), String(abandonAfterMs)]
+      const oldUserId = (await this.#script(redis, retireSession, [this.#sessionKey(oldId), retired], retireArgs)) as string | null
       if (oldUserId === null || oldUserId === undefined) {
         // The old session ended meanwhile (logout, revoke, expiry): take the new one back.
         await this.#script(redis, destroySession, newKey, [wholeMs(Date.now())])
@@ -351,7 +372,7 @@ export class RedisStore implements SessionStore {
       }
       // Answered in time, so an undoRename is unlikely: tidy up without making the caller wait (on the
       // plain client: these are safe whenever they land, and a NOSCRIPT retry must not be cut off).
-      void this.#bestEffort(this.#script(this.#connected, shortenRetired, retired, [newId, String(RETIRED_KEEP_AFTER_ANSWER_MS)]))
+      void this.#bestEffort(this.#script(this.#connected, markAnswered, retired, [newId, String(RETIRED_KEEP_AFTER_ANSWER_MS)]))
       if (oldUserId !== '') void this.#bestEffort(this.#connected.zRem(this.#userKey(oldUserId), [oldId]))
       return true
     })

@@ -11,8 +11,10 @@
 // redis-store.ts), and then it is gone without any sweep.
 //
 // A session being renamed (regenerate, login) leaves its old hash, for a short while, at
-// `<prefix>r:{<old sid>}` (same hash tag, so same slot as the old session) with r:to = the new sid:
-// an undoRename that arrives for that pair puts it back. See `retireSession`.
+// `<prefix>r:{<old sid>}` (same hash tag, so same slot as the old session) with r:to = the new sid,
+// r:abandonAt = when the renaming call has certainly stopped waiting (Redis time), and r:answered once
+// its answer came back in time: an undoRename for that pair puts it back, and so does a get() of the
+// old id once the rename is known to be abandoned. See `retireSession` and `restoreAbandoned`.
 //
 // A user's index is a sorted set at `<prefix>u:{<userId>}`: member = sid, score = the session's
 // absoluteExpiresAt (the latest moment it can be alive, so a member past its score is certainly dead).
@@ -144,10 +146,15 @@ redis.call('DEL', KEYS[1])
 return meta[1] or ''
 `)
 
+// Redis' own clock in ms, for the times that several app processes compare (no skew between hosts).
+const REDIS_NOW = `local clock = redis.call('TIME')
+local redisNow = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)`
+
 /**
  * Second step of a rename (the first created the new session under its own hash tag).
  * KEYS[1] old session hash, KEYS[2] its retired key (same hash tag). ARGV[1] now, ARGV[2] new sid,
- * ARGV[3] how long the retired copy is kept (ms).
+ * ARGV[3] how long the retired copy is kept (ms), ARGV[4] how long after this moment the renaming
+ * call has certainly stopped waiting (its whole deadline, measured from now: it started earlier).
  * Moves the old hash to the retired key, marked with the new sid, so that undoRename(old, new) can
  * put it back. Returns false (nil) when the old session is absent or dead, else its userId or ''.
  */
@@ -155,10 +162,32 @@ export const retireSession = script('retire', `
 local deadline = redis.call('HGET', KEYS[1], 'm:expiresAt')
 if not deadline or tonumber(deadline) <= tonumber(ARGV[1]) then return false end
 local userId = redis.call('HGET', KEYS[1], 'm:userId')
+${REDIS_NOW}
 redis.call('RENAME', KEYS[1], KEYS[2])
-redis.call('HSET', KEYS[2], 'r:to', ARGV[2])
+redis.call('HSET', KEYS[2], 'r:to', ARGV[2], 'r:abandonAt', redisNow + tonumber(ARGV[4]))
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return userId or ''
+`)
+
+/**
+ * A get() that finds no session under this id. KEYS[1] session hash, KEYS[2] its retired key.
+ * ARGV[1] retention (ms). If the id was retired by a rename that was never answered and whose caller
+ * has certainly stopped waiting (so its client still holds this id's cookie, and an undoRename is on
+ * its way or was lost), the old hash is put back now, as the undo would (the undo, when it lands,
+ * still deletes the new session). Returns the session's hash as a flat field/value list (restored
+ * now, or put back by an undo that landed since the get's HGETALL), or false.
+ */
+export const restoreAbandoned = script('restoreAbandoned', `
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('HGETALL', KEYS[1]) end
+local mark = redis.call('HMGET', KEYS[2], 'r:to', 'r:answered', 'r:abandonAt')
+if not mark[1] or mark[2] or not mark[3] then return false end
+${REDIS_NOW}
+if redisNow < tonumber(mark[3]) then return false end
+redis.call('RENAME', KEYS[2], KEYS[1])
+redis.call('HDEL', KEYS[1], 'r:to', 'r:abandonAt')
+local deadline = redis.call('HGET', KEYS[1], 'm:expiresAt')
+redis.call('PEXPIREAT', KEYS[1], tonumber(deadline) + tonumber(ARGV[1]))
+return redis.call('HGETALL', KEYS[1])
 `)
 
 /**
@@ -177,7 +206,7 @@ if deadline then
 end
 if redis.call('HGET', KEYS[2], 'r:to') ~= ARGV[2] then return { 0, '', '' } end
 redis.call('RENAME', KEYS[2], KEYS[1])
-redis.call('HDEL', KEYS[1], 'r:to')
+redis.call('HDEL', KEYS[1], 'r:to', 'r:abandonAt', 'r:answered')
 local meta = redis.call('HMGET', KEYS[1], 'm:expiresAt', 'm:userId', 'm:absoluteExpiresAt')
 redis.call('PEXPIREAT', KEYS[1], tonumber(meta[1]) + tonumber(ARGV[3]))
 local live = 0
@@ -186,11 +215,13 @@ return { live, meta[2] or '', meta[3] or '' }
 `)
 
 /**
- * KEYS[1] retired key, ARGV[1] new sid, ARGV[2] ms. Shortens the life of the retired copy of a
- * rename whose answer came back in time (only an undo sent at once can still need it).
+ * KEYS[1] retired key, ARGV[1] new sid, ARGV[2] ms. Marks the retired copy of a rename whose answer
+ * came back in time as answered (so no get() ever brings the old id back) and shortens its life (only
+ * an undo sent at once by a caller that stopped waiting on its own can still need it).
  */
-export const shortenRetired = script('shortenRetired', `
+export const markAnswered = script('markAnswered', `
 if redis.call('HGET', KEYS[1], 'r:to') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'r:answered', '1')
 if redis.call('PTTL', KEYS[1]) <= tonumber(ARGV[2]) then return 0 end
 return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 `)
@@ -216,5 +247,5 @@ return redis.call('ZRANGE', KEYS[1], 0, -1)
 
 export const allScripts = [
   createIfAbsent, updateIfExists, touchIfExists, destroySession, destroyIfBoundTo, deleteIfExpired,
-  retireSession, restoreRetired, shortenRetired, indexAdd, indexMembers,
+  retireSession, restoreAbandoned, restoreRetired, markAnswered, indexAdd, indexMembers,
 ]

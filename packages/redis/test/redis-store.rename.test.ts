@@ -10,6 +10,7 @@ import { hasRedis } from '../../../test/support/redis.js'
 import { aRecord, newId } from '../../../test/support/store-contract.js'
 import { connectClient, deleteUnder, keysUnder, uniquePrefix, type TestClient } from './support/redis-fixture.js'
 import { startOwnRedis, type OwnRedis } from './support/redis-server.js'
+import { retireSession } from '../src/scripts.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -98,6 +99,50 @@ describe.skipIf(!hasRedis)('redisStore rename and undoRename', () => {
     expect(await store.undoRename(oldId, newSid)).toBe(true)
     expect((await store.get(oldId))?.data).toEqual({ n: '1' })
     expect(await store.undoRename(newId(), newId())).toBe(false)
+  })
+
+  it('never brings the old id back through get() once the rename was answered, even after its deadline', async () => {
+    const quick = redisStore({ client, prefix, commandTimeout: 100 })
+    const [oldId, newSid] = [newId(), newId()]
+    await quick.create(oldId, aRecord())
+    expect(await quick.rename(oldId, newSid, aRecord())).toBe(true)
+    await sleep(400)
+    expect(await quick.get(oldId)).toBeUndefined()
+    expect(await quick.get(newSid)).toBeDefined()
+  })
+
+  it('brings the old session back on its next get() when its rename was never answered and no undo came (the sender died)', async () => {
+    const [oldId, newSid] = [newId(), newId()]
+    const original = aRecord({ data: { cart: '["fig"]' } })
+    await store.create(oldId, original)
+    // What a rename whose answer was lost leaves behind, by the store's own scripts: the new session
+    // created, the old one retired by a caller that has stopped waiting (its deadline: 50 ms).
+    await store.create(newSid, aRecord())
+    const [oldKey, retired] = [`${prefix}s:{${oldId}}`, `${prefix}r:{${oldId}}`]
+    await client.eval(retireSession.source, { keys: [oldKey, retired], arguments: [String(Date.now()), newSid, '600000', '50'] })
+    expect(await client.exists(oldKey)).toBe(0)
+    // Within the caller's deadline the rename may still be answered: the old id stays retired.
+    expect(await store.get(oldId)).toBeUndefined()
+    await sleep(100)
+    // Past it, the client certainly still holds the old cookie: its session is served again.
+    expect(await store.get(oldId)).toEqual({ ...original, data: { ...original.data } })
+    expect(await client.exists(retired)).toBe(0)
+    // A late undo still cleans up the new session.
+    expect(await store.undoRename(oldId, newSid)).toBe(true)
+    expect(await store.get(newSid)).toBeUndefined()
+  })
+
+  it('serves the old session to a get() that misses it just before an undo puts it back', async () => {
+    // Warm the scripts, so that each command below goes out as one EVALSHA, in this order.
+    await store.undoRename(newId(), newId())
+    await store.get(newId())
+    const [oldId, newSid] = [newId(), newId()]
+    await store.create(oldId, aRecord({ data: { kept: '1' } }))
+    expect(await store.rename(oldId, newSid, aRecord())).toBe(true)
+    // On the one connection: the get's HGETALL (misses), the undo's restore, then the get's second look.
+    const [seen, live] = await Promise.all([store.get(oldId), store.undoRename(oldId, newSid)])
+    expect(live).toBe(true)
+    expect(seen?.data).toEqual({ kept: '1' })
   })
 
   it('never brings back an old id that another rename moved on (two logins racing, one undone)', async () => {
