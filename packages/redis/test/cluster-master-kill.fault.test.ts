@@ -12,7 +12,7 @@
 // The cluster is durable (AOF, fsync before every reply: `--appendonly yes --appendfsync always`):
 // without it a killed master comes back empty, and the sessions in its slots are gone for a reason
 // that is Redis' durability setting, not the store's; with `everysec` up to a second of acknowledged
-// writes could go. Bounded: about 12 s of load per client.
+// writes could go. Bounded: about 7 s of load per client (at most ~30 s).
 import request from 'supertest'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { redisStore } from '@sesame/redis'
