@@ -174,7 +174,7 @@ export class RedisStore implements SessionStore {
 
   /**
    * Runs one store call under one deadline. When it passes, the call rejects, and its commands still
-   * waiting for a connection (node-redis' offline queue, or client.ts' own wait for ioredis) are
+   * waiting for a connection (node-redis' offline queue, or ioredis-client.ts' own wait for a ready client) are
    * withdrawn: without that they would run after a reconnect, writing what the caller was told had failed. Deadlines are checked by one shared, unref'd sweep
    * every commandTimeout / 10 (at least 10 ms), so a call fails at most that much after its deadline;
    * a timer and a Promise.race per call cost more than the rest of the store's own work.
