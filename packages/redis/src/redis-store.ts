@@ -145,6 +145,17 @@ function fieldsOf(reply: unknown): Record<string, string> {
   return (reply ?? {}) as Record<string, string>
 }
 
+/** What a script answers for a session retired by a rename whose outcome is not known yet. */
+const PENDING = 'pending'
+
+/**
+ * The call cannot tell whether the session exists: it is in the middle of an id change (regenerate,
+ * login) whose answer has not come back yet. A 503, never "gone", which would clear the cookie.
+ */
+function renameInDoubt(operation: string): SessionStoreUnavailable {
+  return new SessionStoreUnavailable(operation, { cause: new Error('the session is in the middle of an id change whose outcome is not known yet') })
+}
+
 /** A Lua HGETALL result (a flat field, value list) as an object; anything else as it is. */
 function pairsOf(reply: unknown): unknown {
   if (!Array.isArray(reply)) return undefined
@@ -247,7 +258,7 @@ export class RedisStore implements SessionStore {
    * every commandTimeout / 10 (at least 10 ms), so a call fails at most that much after its deadline;
    * a timer and a Promise.race per call cost more than the rest of the store's own work.
    */
-  #run<T>(operation: string, work: (redis: ScopedCommands) => Promise<T>, late: 'withdraw' | 'deliver' = 'withdraw'): Promise<T> {
+  #run<T>(operation: string, work: (redis: ScopedCommands, deadline: number) => Promise<T>, late: 'withdraw' | 'deliver' = 'withdraw'): Promise<T> {
     // 'deliver' (undoRename only): the commands go out even after the deadline, from node-redis'
     // offline queue after a reconnect, because their whole point is to land after a call that may
     // itself land late. The caller still gets its answer (or the error) by the deadline.
@@ -270,7 +281,7 @@ export class RedisStore implements SessionStore {
       }
       let attempt: Promise<T>
       try {
-        attempt = work(commands ?? this.#connected)
+        attempt = work(commands ?? this.#connected, call.deadline)
       } catch (error) {
         attempt = Promise.reject(error)
       }
@@ -332,7 +343,11 @@ export class RedisStore implements SessionStore {
       let record = toRecord(await redis.hGetAll(key))
       // Not there: it may be the old id of a rename whose answer never came (the client kept this
       // cookie), whose undo has not landed yet, or was lost with its connection or process.
-      if (!record) record = toRecord(pairsOf(await this.#script(redis, restoreAbandoned, [key, this.#retiredKey(id)], [String(this.#retentionMs)])))
+      if (!record) {
+        const reply = await this.#script(redis, restoreAbandoned, [key, this.#retiredKey(id)], [String(this.#retentionMs)])
+        if (reply === PENDING) throw renameInDoubt('get')
+        record = toRecord(pairsOf(reply))
+      }
       if (!record) return undefined
       const now = Date.now()
       if (record.expiresAt > now) return record
@@ -375,7 +390,10 @@ export class RedisStore implements SessionStore {
     return this.#run('update', (redis) => {
       const key = this.#sessionKey(id)
       // The common case (no user change) is one script and nothing else.
-      if (update.userId === undefined) return this.#script(redis, updateIfExists, key, this.#updateArgs(update, 'keep')).then((reply) => reply !== null && reply !== undefined)
+      if (update.userId === undefined) return this.#script(redis, updateIfExists, [key, this.#retiredKey(id)], this.#updateArgs(update, 'keep')).then((reply) => {
+        if (reply === PENDING) throw renameInDoubt('update')
+        return reply !== null && reply !== undefined
+      })
       return this.#rebindingUpdate(redis, id, key, update)
     })
   }
@@ -394,13 +412,14 @@ export class RedisStore implements SessionStore {
   async #rebindingUpdate(redis: ScopedCommands, id: string, key: string, update: SessionUpdate): Promise<boolean> {
     if (typeof update.userId === 'string') {
       // Binding a user: index first (as in create), which needs the session's absolute deadline.
+      // (Absent: the script below answers, without the index: nothing will be bound.)
       const absolute = await redis.hGet(key, META.absoluteExpiresAt)
-      if (absolute === null || absolute === undefined) return false
-      await this.#index(redis, update.userId, id, Number(absolute))
+      if (absolute !== null && absolute !== undefined) await this.#index(redis, update.userId, id, Number(absolute))
     }
     const mode = update.userId === null ? 'unbind' : 'bind'
-    const reply = (await this.#script(redis, updateIfExists, key, this.#updateArgs(update, mode))) as [number, string] | null
-    if (!reply) return false
+    const reply = (await this.#script(redis, updateIfExists, [key, this.#retiredKey(id)], this.#updateArgs(update, mode))) as [number, string] | string | null
+    if (reply === PENDING) throw renameInDoubt('update')
+    if (!Array.isArray(reply)) return false
     const previousUserId = reply[1]
     if (previousUserId !== '' && previousUserId !== update.userId) {
       await this.#bestEffort(redis.zRem(this.#userKey(previousUserId), [id]))
@@ -411,7 +430,9 @@ export class RedisStore implements SessionStore {
   touch(id: string, lastActiveAt: EpochMs, expiresAt: EpochMs): Promise<boolean> {
     return this.#run('touch', async (redis) => {
       const args = [wholeMs(Date.now()), String(this.#retentionMs), wholeMs(lastActiveAt), wholeMs(expiresAt)]
-      return (await this.#script(redis, touchIfExists, this.#sessionKey(id), args)) === 1
+      const reply = await this.#script(redis, touchIfExists, [this.#sessionKey(id), this.#retiredKey(id)], args)
+      if (reply === PENDING) throw renameInDoubt('touch')
+      return reply === 1
     })
   }
 
@@ -424,18 +445,20 @@ export class RedisStore implements SessionStore {
    * the new one, and a step not yet sent when the deadline passed is never sent.
    */
   rename(oldId: string, newId: string, record: SessionRecord): Promise<boolean> {
-    return this.#run('rename', async (redis) => {
+    return this.#run('rename', async (redis, deadline) => {
       if (record.userId !== undefined) await this.#index(redis, record.userId, newId, record.absoluteExpiresAt)
       const newKey = this.#sessionKey(newId)
       if ((await this.#script(redis, createIfAbsent, newKey, this.#createArgs(record, Date.now()))) !== 1) return false
       const retired = this.#retiredKey(oldId)
-      // This call has stopped waiting at most its deadline plus one sweep after now (it started earlier).
-      const abandonAfterMs = this.#timeoutMs + this.#sweepMs() + ABANDON_SLACK_MS
-      const retireArgs = [wholeMs(Date.now()), newId, String(RETIRED_KEEP_MS), String(abandonAfterMs)]
-      const oldUserId = (await this.#script(redis, retireSession, [this.#sessionKey(oldId), retired], retireArgs)) as string | null
-      if (oldUserId === null || oldUserId === undefined) {
+      // The retire refuses to land after this call's deadline; the call has certainly stopped waiting
+      // one sweep (plus event-loop lag) after it.
+      const abandonAt = deadline + this.#sweepMs() + ABANDON_SLACK_MS
+      const retireArgs = [wholeMs(Date.now()), newId, String(RETIRED_KEEP_MS), wholeMs(deadline), wholeMs(abandonAt)]
+      const oldUserId = (await this.#script(redis, retireSession, [this.#sessionKey(oldId), retired], retireArgs)) as string | number | null
+      if (oldUserId === -1) throw new Error('the rename reached Redis after its deadline and was refused')
+      if (typeof oldUserId !== 'string') {
         // The old session ended meanwhile (logout, revoke, expiry): take the new one back.
-        await this.#script(redis, destroySession, newKey, [wholeMs(Date.now())])
+        await this.#script(redis, destroySession, [newKey, this.#retiredKey(newId)], [wholeMs(Date.now())])
         return false
       }
       // Answered in time, so an undoRename is unlikely: tidy up without making the caller wait (on the
@@ -471,7 +494,7 @@ export class RedisStore implements SessionStore {
     const redis = this.#connected
     const now = wholeMs(Date.now())
     const restored = this.#script(redis, restoreRetired, [this.#sessionKey(oldId), this.#retiredKey(oldId)], [now, newId, String(this.#retentionMs)])
-    const discarded = this.#script(redis, destroySession, this.#sessionKey(newId), [now])
+    const discarded = this.#script(redis, destroySession, [this.#sessionKey(newId), this.#retiredKey(newId)], [now])
     const [reply, newUserId] = await Promise.all([restored, discarded])
     const [live, userId, absoluteExpiresAt] = (reply as [number, string, string] | null) ?? [0, '', '']
     // Back in its user's index (a rename whose answer did come took it out).
@@ -490,7 +513,7 @@ export class RedisStore implements SessionStore {
 
   destroy(id: string): Promise<boolean> {
     return this.#run('destroy', async (redis) => {
-      const userId = (await this.#script(redis, destroySession, this.#sessionKey(id), [wholeMs(Date.now())])) as string | null
+      const userId = (await this.#script(redis, destroySession, [this.#sessionKey(id), this.#retiredKey(id)], [wholeMs(Date.now())])) as string | null
       if (userId === null || userId === undefined) return false
       if (userId !== '') await this.#bestEffort(redis.zRem(this.#userKey(userId), [id]))
       return true
@@ -517,7 +540,7 @@ export class RedisStore implements SessionStore {
     return this.#run('destroyByUser', async (redis) => {
       const ids = (await this.#members(redis, userId)).filter((id) => id !== exceptId)
       const now = wholeMs(Date.now())
-      const outcomes = await Promise.all(ids.map((id) => this.#script(redis, destroyIfBoundTo, this.#sessionKey(id), [userId, now])))
+      const outcomes = await Promise.all(ids.map((id) => this.#script(redis, destroyIfBoundTo, [this.#sessionKey(id), this.#retiredKey(id)], [userId, now])))
       const removed = ids.filter((_, i) => outcomes[i] === 1)
       if (removed.length > 0) await this.#bestEffort(redis.zRem(this.#userKey(userId), removed))
       return removed
