@@ -1,2 +1,3 @@
 export { redisStore, RedisStore, type RedisStoreOptions, type RedisStoreClient } from './redis-store.js'
 export { failoverStore, FailoverStore, type FailoverStoreOptions, type FailoverEvent } from './failover-store.js'
+export { SessionInDoubt } from './session-in-doubt.js'

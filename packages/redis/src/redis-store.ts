@@ -21,6 +21,7 @@ import {
   updateIfExists,
   type LuaScript,
 } from './scripts.js'
+import { SessionInDoubt } from './session-in-doubt.js'
 
 /** A connected node-redis (v5 or v6) client or cluster (`createClient()` / `createCluster()`), owned by the app. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -147,14 +148,6 @@ function fieldsOf(reply: unknown): Record<string, string> {
 
 /** What a script answers for a session retired by a rename whose outcome is not known yet. */
 const PENDING = 'pending'
-
-/**
- * The call cannot tell whether the session exists: it is in the middle of an id change (regenerate,
- * login) whose answer has not come back yet. A 503, never "gone", which would clear the cookie.
- */
-function renameInDoubt(operation: string): SessionStoreUnavailable {
-  return new SessionStoreUnavailable(operation, { cause: new Error('the session is in the middle of an id change whose outcome is not known yet') })
-}
 
 /** A Lua HGETALL result (a flat field, value list) as an object; anything else as it is. */
 function pairsOf(reply: unknown): unknown {
@@ -345,7 +338,7 @@ export class RedisStore implements SessionStore {
       // cookie), whose undo has not landed yet, or was lost with its connection or process.
       if (!record) {
         const reply = await this.#script(redis, restoreAbandoned, [key, this.#retiredKey(id)], [String(this.#retentionMs)])
-        if (reply === PENDING) throw renameInDoubt('get')
+        if (reply === PENDING) throw new SessionInDoubt('get')
         record = toRecord(pairsOf(reply))
       }
       if (!record) return undefined
@@ -391,7 +384,7 @@ export class RedisStore implements SessionStore {
       const key = this.#sessionKey(id)
       // The common case (no user change) is one script and nothing else.
       if (update.userId === undefined) return this.#script(redis, updateIfExists, [key, this.#retiredKey(id)], this.#updateArgs(update, 'keep')).then((reply) => {
-        if (reply === PENDING) throw renameInDoubt('update')
+        if (reply === PENDING) throw new SessionInDoubt('update')
         return reply !== null && reply !== undefined
       })
       return this.#rebindingUpdate(redis, id, key, update)
@@ -418,7 +411,7 @@ export class RedisStore implements SessionStore {
     }
     const mode = update.userId === null ? 'unbind' : 'bind'
     const reply = (await this.#script(redis, updateIfExists, [key, this.#retiredKey(id)], this.#updateArgs(update, mode))) as [number, string] | string | null
-    if (reply === PENDING) throw renameInDoubt('update')
+    if (reply === PENDING) throw new SessionInDoubt('update')
     if (!Array.isArray(reply)) return false
     const previousUserId = reply[1]
     if (previousUserId !== '' && previousUserId !== update.userId) {
@@ -431,7 +424,7 @@ export class RedisStore implements SessionStore {
     return this.#run('touch', async (redis) => {
       const args = [wholeMs(Date.now()), String(this.#retentionMs), wholeMs(lastActiveAt), wholeMs(expiresAt)]
       const reply = await this.#script(redis, touchIfExists, [this.#sessionKey(id), this.#retiredKey(id)], args)
-      if (reply === PENDING) throw renameInDoubt('touch')
+      if (reply === PENDING) throw new SessionInDoubt('touch')
       return reply === 1
     })
   }
