@@ -454,10 +454,10 @@ export class RedisStore implements SessionStore {
         await this.#script(redis, destroySession, [newKey, this.#retiredKey(newId)], [wholeMs(Date.now())])
         return false
       }
-      // Answered in time, so an undoRename is unlikely: tidy up without making the caller wait (on the
-      // plain client: these are safe whenever they land, and a NOSCRIPT retry must not be cut off).
+      // Answered in time, so an undoRename is unlikely: mark it so without making the caller wait (on
+      // the plain client: safe whenever it lands, and a NOSCRIPT retry must not be cut off). The old id
+      // stays in its user's index while its retired copy lives, so that a revoke-all deletes that too.
       void this.#bestEffort(this.#script(this.#connected, markAnswered, retired, [newId, String(RETIRED_KEEP_AFTER_ANSWER_MS)]))
-      if (oldUserId !== '') void this.#bestEffort(this.#connected.zRem(this.#userKey(oldUserId), [oldId]))
       return true
     })
   }

@@ -50,14 +50,17 @@ describe.skipIf(!hasRedis)('redisStore rename and undoRename', () => {
     expect(ttl).toBeLessThanOrEqual(60_000)
   })
 
-  it('takes the old id out of its user index once a rename succeeded', async () => {
+  it('lets a revoke-all after a rename end the new session and delete the old one\'s retired copy, so no late undo brings it back', async () => {
     const [oldId, newSid] = [newId(), newId()]
     const userId = `user-${oldId}`
     await store.create(oldId, aRecord({ userId }))
     expect(await store.rename(oldId, newSid, aRecord({ userId }))).toBe(true)
     await sleep(50)
-    expect(await client.zRange(`${prefix}u:{${userId}}`, 0, -1)).toEqual([newSid])
+    expect((await store.listByUser(userId)).map((s) => s.id)).toEqual([newSid])
     expect(await store.destroyByUser(userId)).toEqual([newSid])
+    expect(await client.exists(`${prefix}r:{${oldId}}`)).toBe(0)
+    expect(await store.undoRename(oldId, newSid)).toBe(false)
+    expect(await store.listByUser(userId)).toEqual([])
   })
 
   it('returns false and changes nothing when the old session is gone or the new id is taken', async () => {
