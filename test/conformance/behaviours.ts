@@ -350,6 +350,11 @@ export function runConformance(harness: Harness): void {
       expect(eventsOf('session.created').at(-1)!.ip).toBe('203.0.113.9')
       const always = await start({ cookie: { secure: true } })
       expect(sessionCookie(await new Client(always.server).get('/count'))!.raw).toMatch(/; Secure/)
+      // Browsers drop SameSite=None without Secure: with sameSite 'none', 'auto' is always Secure.
+      const crossSite = await start({ cookie: { sameSite: 'none' } })
+      const none = sessionCookie(await new Client(crossSite.server).get('/count'))!.raw
+      expect(none).toMatch(/; Secure/)
+      expect(none).toMatch(/; SameSite=None/)
     })
 
     it('16. oversized and malformed cookie headers, duplicate names and non-JSON data: clear errors or a fresh session', async () => {

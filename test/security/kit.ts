@@ -20,7 +20,7 @@ export interface App extends RunningApp {
   faulty: FaultyStore
   events: AuditEvent[]
   eventsOf(type: string): AuditEvent[]
-  /** Store writes so far: create + update + touch + destroy. */
+  /** Store writes so far: create + update + touch + rename + destroy. */
   writes(): number
 }
 
@@ -44,7 +44,7 @@ export class Apps {
       faulty,
       events,
       eventsOf: (type) => events.filter((event) => event.type === type),
-      writes: () => faulty.calls.create + faulty.calls.update + faulty.calls.touch + faulty.calls.destroy,
+      writes: () => faulty.calls.create + faulty.calls.update + faulty.calls.touch + faulty.calls.rename + faulty.calls.destroy,
     }
     this.#running.push(app)
     return app

@@ -4,11 +4,17 @@
 // for Redis, whose expiry runs on the server's clock and cannot be faked.
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { SessionRecord, SessionStore, SessionUpdate } from '@sesame/core'
+import { createEngine, storeKey, type SessionRecord, type SessionStore, type SessionUpdate } from '@sesame/core'
 
 export interface StoreUnderTest {
   store: SessionStore
   cleanup(): Promise<void>
+  /**
+   * Optional: every key and value the store holds (for Redis: SCAN of the suite's prefix, each key and
+   * the text of its value), so "no raw id at rest" is checked on what is really stored. Without it the
+   * check uses the store's public methods.
+   */
+  storedText?(): Promise<string[]>
 }
 
 const HOUR = 3_600_000
@@ -427,6 +433,130 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreUnd
         expect((await store.listByUser(userId)).map((s) => s.id)).toEqual([id])
         expect(await store.listByUser('ünï')).toEqual([])
         expect(await store.destroyByUser(userId)).toEqual([id])
+      })
+    })
+
+    describe('rename (regenerate, login)', () => {
+      it('moves the session to the new id in one step, with its data and its user index entry', async () => {
+        const oldId = newId()
+        const renamed = newId()
+        await store.create(oldId, aRecord({ userId: 'lena' }))
+        const record = aRecord({ userId: 'lena', data: { cart: JSON.stringify(['apple', 'pear']) } })
+        expect(await store.rename(oldId, renamed, record)).toBe(true)
+        expect(await store.get(oldId)).toBeUndefined()
+        expect(normalized(await store.get(renamed))).toEqual(normalized(record))
+        expect((await store.listByUser('lena')).map((s) => s.id)).toEqual([renamed])
+        expect(await store.update(oldId, anUpdate({ set: { late: '1' } }))).toBe(false)
+      })
+
+      it('binds the user the new record names (login of an anonymous session)', async () => {
+        const oldId = newId()
+        const renamed = newId()
+        await store.create(oldId, aRecord())
+        expect(await store.rename(oldId, renamed, aRecord({ userId: 'mona' }))).toBe(true)
+        expect((await store.listByUser('mona')).map((s) => s.id)).toEqual([renamed])
+        expect((await store.destroyByUser('mona')).length).toBe(1)
+        expect(await store.get(renamed)).toBeUndefined()
+      })
+
+      it('refuses, changing nothing, when the old session is missing (destroyed, revoked, expired)', async () => {
+        const gone = newId()
+        const renamed = newId()
+        await store.create(gone, aRecord({ userId: 'nina' }))
+        await store.destroy(gone)
+        expect(await store.rename(gone, renamed, aRecord({ userId: 'nina' }))).toBe(false)
+        expect(await store.rename(newId(), renamed, aRecord({ userId: 'nina' }))).toBe(false)
+        expect(await store.get(gone)).toBeUndefined()
+        expect(await store.get(renamed)).toBeUndefined()
+        expect(await store.listByUser('nina')).toEqual([])
+      })
+
+      it('refuses, changing nothing, when the new id already exists', async () => {
+        const a = newId()
+        const b = newId()
+        const recordA = aRecord({ userId: 'olga', data: { who: '"a"' } })
+        const recordB = aRecord({ data: { who: '"b"' } })
+        await store.create(a, recordA)
+        await store.create(b, recordB)
+        expect(await store.rename(a, b, aRecord({ userId: 'intruder', data: { who: '"moved"' } }))).toBe(false)
+        expect(normalized(await store.get(a))).toEqual(normalized(recordA))
+        expect(normalized(await store.get(b))).toEqual(normalized(recordB))
+        expect(await store.listByUser('intruder')).toEqual([])
+      })
+
+      it('undoRename puts the old session back exactly as it was and removes the new one', async () => {
+        const oldId = newId()
+        const renamed = newId()
+        const original = aRecord({ userId: 'pia', data: { cart: JSON.stringify(['apple']) } })
+        await store.create(oldId, original)
+        expect(await store.rename(oldId, renamed, aRecord({ userId: 'quentin', data: { cart: JSON.stringify(['changed']) } }))).toBe(true)
+        expect(await store.undoRename(oldId, renamed)).toBe(true)
+        expect(normalized(await store.get(oldId))).toEqual(normalized(original))
+        expect(await store.get(renamed)).toBeUndefined()
+        expect((await store.listByUser('pia')).map((s) => s.id)).toEqual([oldId])
+        expect(await store.listByUser('quentin')).toEqual([])
+      })
+
+      it('undoRename of a rename that never happened is a no-op', async () => {
+        const oldId = newId()
+        const other = newId()
+        const original = aRecord({ userId: 'rosa' })
+        await store.create(oldId, original)
+        await store.create(other, aRecord({ data: { keep: '"me"' } }))
+        expect(await store.undoRename(oldId, newId())).toBe(true)
+        expect(normalized(await store.get(oldId))).toEqual(normalized(original))
+        expect((await store.listByUser('rosa')).map((s) => s.id)).toEqual([oldId])
+        expect((await store.get(other))?.data).toEqual({ keep: '"me"' })
+        const missing = newId()
+        expect(await store.undoRename(missing, newId())).toBe(false)
+        expect(await store.get(missing)).toBeUndefined()
+      })
+    })
+
+    describe('no raw id at rest (the engine keys the store by a hash of the id)', () => {
+      it('after a session is created, updated, logged in and listed through the engine, no stored key or value contains its id', async () => {
+        const engine = createEngine({ secret: 'store-contract-secret-0123456789abcdef', store })
+        const request = (cookie?: string) => ({ cookie, encrypted: false, remoteAddress: '203.0.113.8', userAgent: 'contract/1.0', method: 'GET', path: '/' })
+        const cookieOf = (setCookie: string | undefined) => setCookie!.split(';', 1)[0]!
+        const userId = `uma-${newId().slice(0, 8)}`
+
+        const created = await engine.load(request())
+        created.session.cart = ['apple']
+        let cookie = cookieOf(await engine.commit(created))
+        const firstId = created.session.id
+
+        const updated = await engine.load(request(cookie))
+        expect(updated.isNew).toBe(false)
+        ;(updated.session.cart as string[]).push('pear')
+        expect(await engine.commit(updated)).toBeUndefined()
+
+        const loggingIn = await engine.load(request(cookie))
+        await loggingIn.session.login(userId)
+        cookie = cookieOf(await engine.commit(loggingIn))
+        const loggedInId = loggingIn.session.id
+        expect(loggedInId).not.toBe(firstId)
+
+        const listed = await engine.listUserSessions(userId, { current: loggedInId })
+        expect(listed.map((entry) => entry.current)).toEqual([true])
+        expect((await engine.load(request(cookie))).session.cart).toEqual(['apple', 'pear'])
+
+        const ids = [firstId, loggedInId]
+        // The store knows the session by its key, and only by it.
+        const key = await storeKey(loggedInId)
+        expect(key).toMatch(/^[A-Za-z0-9_-]{43}$/)
+        expect((await store.get(key))?.data).toEqual({ cart: JSON.stringify(['apple', 'pear']) })
+        const indexed = await store.listByUser(userId)
+        expect(indexed.map((entry) => entry.id)).toEqual([key])
+        const stored = subject.storedText ? await subject.storedText() : []
+        // The hook sees what is really there: the session's key among it.
+        if (subject.storedText) expect(stored.join('\n')).toContain(key)
+        const seen: string[] = [JSON.stringify(indexed), JSON.stringify(await store.get(key)), ...stored]
+        for (const id of ids) {
+          expect(await store.get(id)).toBeUndefined()
+          for (const text of seen) expect(text).not.toContain(id)
+        }
+        expect(JSON.stringify(listed)).not.toContain(loggedInId)
+        await engine.close()
       })
     })
 

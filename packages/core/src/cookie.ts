@@ -29,9 +29,9 @@ export interface ResolvedCookieOptions {
  * 16 KiB by default, a fetch runtime may pass more), yet garbage must stay cheap: past this many
  * characters the header is not read at all, so the work per request is bounded whatever arrives.
  */
-export const MAX_COOKIE_SCAN = 64 * 1024
+const MAX_COOKIE_SCAN = 64 * 1024
 /** Longest single value we try to unseal. A sealed session cookie is ~250 characters. */
-export const MAX_COOKIE_VALUE = 4096
+const MAX_COOKIE_VALUE = 4096
 /** At most this many cookies of our name are tried (duplicates from path/domain variants). */
 const MAX_CANDIDATES = 4
 

@@ -15,6 +15,7 @@ import { clipCopy } from './clip.js'
 import { readCookie } from './cookie.js'
 import { emitExpired, type EngineContext } from './engine-context.js'
 import { SessionRejectLimit } from './errors.js'
+import type { RejectReason as UnsealRejectReason } from './seal.js'
 import { fillSession } from './session-data.js'
 import { adoptRecord, freshState, type RequestState } from './state.js'
 import { storeCall } from './store-call.js'
@@ -24,7 +25,8 @@ import { expiryReason } from './timeouts.js'
 /** Longest client field (address, user agent, method, path) an event or a key keeps. */
 const MAX_CLIENT_FIELD = 512
 
-type RejectReason = 'tampered' | 'malformed' | 'unknown_key' | 'unknown_session'
+/** Why a cookie gets a fresh session: the sealer's reasons, or a verified id the store does not have. */
+type RejectReason = UnsealRejectReason | 'unknown_session'
 
 export async function load(context: EngineContext, info: RequestInfo): Promise<RequestState> {
   const { options, sealer, store, audit, limiter } = context
@@ -38,7 +40,7 @@ export async function load(context: EngineContext, info: RequestInfo): Promise<R
   })
   if (values === undefined) return state
   if (limiter.blocked(client.ip)) throw new SessionRejectLimit()
-  let firstReason: 'tampered' | 'malformed' | 'unknown_key' | undefined
+  let firstReason: UnsealRejectReason | undefined
   let rejectedValue = ''
   for (const value of values) {
     const verified = await sealer.unseal(value)

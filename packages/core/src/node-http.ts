@@ -2,9 +2,9 @@
 // until the session is committed, so the store write finishes and the Set-Cookie header is added
 // before any byte leaves. Duck-typed, no `node:` import: core stays Web-APIs only.
 //
-// The first writeHead/write/end/flushHeaders call of a response commits the session. When the commit
-// answers synchronously (the memory store), its cookie is added and the call goes straight through;
-// otherwise that call and every later one are queued and replayed in order once the commit settles.
+// The first writeHead/write/end/flushHeaders call of a response commits the session; that call and
+// every later one are queued and replayed in order once the commit settles (the engine's commit is a
+// Promise; a commit function that answers at once lets the call go straight through).
 // Two ways to see those calls:
 // - Prototype wrappers (installHoldWrappers, once per framework response prototype, e.g. Express's):
 //   no method is added to the response. Express gives every request and response a new hidden class

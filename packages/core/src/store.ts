@@ -2,7 +2,11 @@
 // (keys set, keys removed, new deadlines, the bound user), never a full copy, and
 // applies only if the session still exists; create applies only if the id is new.
 // Ids a store sees are never raw session ids: the engine keys every store by a one-way hash of the
-// id (so a leaked store, replica or backup holds nothing a cookie could name).
+// id (so a leaked store, replica or backup holds nothing a cookie could name): `storeKey(id)`, the
+// SHA-256 of the id in base64url (store-key.ts). Every `id` below is such a store key, the user index
+// holds the same keys, and the ids of StoreEvents are store keys too: the engine emits audit events
+// with the store key as subject, so a store's evicted/expired event and the events of that session's
+// requests carry the same sessionRef.
 // See the package README ("Writing a store") for the rules a store must keep.
 
 /** Milliseconds since the epoch. */
@@ -37,7 +41,7 @@ export interface SessionUpdate {
   readonly expiresAt: EpochMs
 }
 
-/** Something the store did on its own, which the engine turns into an audit event. */
+/** Something the store did on its own, which the engine turns into an audit event (`id`: the store key). */
 export type StoreEvent =
   | { readonly type: 'evicted'; readonly id: string; readonly record: SessionRecord }
   | { readonly type: 'expired'; readonly id: string; readonly record: SessionRecord }

@@ -1,6 +1,7 @@
 // The engine driven directly, as an adapter does: load(request) -> session -> commit().
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createEngine, memoryStore, SessionReadOnly, type AuditEvent, type Engine, type MemoryStore } from '@sesame/core'
+import { FaultyStore } from '../../../test/support/faulty-store.js'
 
 const secret = 'engine-test-secret-0123456789-abcdefgh'
 const request = (cookie?: string, extra: object = {}) => ({ cookie, encrypted: false, remoteAddress: '198.51.100.7', userAgent: 'test-agent', method: 'GET', path: '/', ...extra })
@@ -193,5 +194,82 @@ describe('engine', () => {
     const next = await engine.load(request(valueOf(setCookie)))
     expect({ ...next.session }).toEqual({ flash: 'You have been logged out' })
     expect(next.userId).toBeUndefined()
+  })
+
+  it('sessions of concurrent requests expiring together are each reported as expired, none as a forgery', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    events = []
+    store = memoryStore()
+    // An asynchronous store around the real one: every load waits for its get, so the store's expiry
+    // reports of all requests arrive before any of them looks at its miss.
+    engine = createEngine({ secret, store: new FaultyStore(store), idleTimeout: '10m', audit: { hooks: [(event) => void events.push(event)] } })
+    const cookies = [await newSession(), await newSession(), await newSession()]
+    vi.setSystemTime(Date.now() + 11 * 60_000)
+    events.length = 0
+    const states = await Promise.all(cookies.map((cookie) => engine.load(request(cookie))))
+    expect(states.map((state) => state.isNew)).toEqual([true, true, true])
+    expect(events.filter((event) => event.type === 'session.rejected')).toEqual([])
+    const expired = events.filter((event) => event.type === 'session.expired')
+    expect(expired.map((event) => event.reason)).toEqual(['idle', 'idle', 'idle'])
+    expect(new Set(expired.map((event) => event.sessionRef)).size).toBe(3)
+    // Each cookie is cleared; a replay afterwards is a cookie naming no session.
+    for (const state of states) expect(await engine.commit(state)).toMatch(/Max-Age=0/)
+    events.length = 0
+    await engine.load(request(cookies[0]))
+    expect(events.map((event) => [event.type, event.reason])).toEqual([['session.rejected', 'unknown_session']])
+  })
+
+  it('store events and request events of one session share its sessionRef (both name it by its store key)', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    make({ idleTimeout: '10m' })
+    const cookie = await newSession('ada')
+    const login = events.find((event) => event.type === 'session.login')!
+    vi.setSystemTime(Date.now() + 11 * 60_000)
+    store.purgeExpired()
+    const expired = events.find((event) => event.type === 'session.expired')!
+    expect(expired).toMatchObject({ reason: 'idle', userId: 'ada', sessionRef: login.sessionRef })
+    const later = await engine.load(request(cookie))
+    expect(later.isNew).toBe(true)
+    expect(events.filter((event) => event.type === 'session.rejected')).toEqual([])
+  })
+
+  it("sameSite 'none' always sends Secure, also with secure 'auto' on a plain-HTTP request", async () => {
+    make({ cookie: { sameSite: 'none' } })
+    const state = await engine.load(request())
+    state.session.n = 1
+    const setCookie = await engine.commit(state)
+    expect(setCookie).toMatch(/; Secure/)
+    expect(setCookie).toMatch(/; SameSite=None/)
+    await state.session.logout()
+    expect(await engine.commit(state)).toMatch(/Max-Age=0.*; Secure.*; SameSite=None/)
+  })
+
+  it('a session destroyed by a concurrent request is never brought back by regenerate() or login()', async () => {
+    make()
+    for (const action of ['regenerate', 'login'] as const) {
+      const cookie = await newSession()
+      const slow = await engine.load(request(cookie))
+      const other = await engine.load(request(cookie))
+      await other.session.logout()
+      await engine.commit(other)
+      slow.session.cart = ['from the destroyed session']
+      if (action === 'login') await slow.session.login('ada')
+      else await slow.session.regenerate()
+      const setCookie = await engine.commit(slow)
+      if (action === 'regenerate') {
+        // Nothing is stored and the old cookie is cleared.
+        expect(setCookie, action).toMatch(/Max-Age=0/)
+        expect(store.size, action).toBe(0)
+      } else {
+        // The login still starts the user's new session, without the destroyed session's data.
+        const next = await engine.load(request(valueOf(setCookie)))
+        expect(next.isNew, action).toBe(false)
+        expect(next.userId, action).toBe('ada')
+        expect({ ...next.session }, action).toEqual({})
+        await next.session.logout()
+        await engine.commit(next)
+      }
+      expect((await engine.load(request(cookie))).isNew, action).toBe(true)
+    }
   })
 })

@@ -29,6 +29,11 @@ function recordSize(record: SessionRecord): number {
 }
 
 type Tier = LRUCache<string, SessionRecord>
+/**
+ * How many renamed-away records are kept for undoRename. A rename here is synchronous, so the engine
+ * never needs an undo of one that applied; the contract still says what an undo does.
+ */
+const MAX_RETIRED = 64
 const STALE_TOO = { allowStale: true } as const
 
 export class MemoryStore implements SessionStore {
@@ -40,6 +45,8 @@ export class MemoryStore implements SessionStore {
   readonly #maxBytes: number | undefined
   readonly #byUser = new Map<string, Set<string>>()
   readonly #listeners = new Set<StoreListener>()
+  /** oldId -> the record a rename moved away from it (for undoRename), the last MAX_RETIRED renames. */
+  readonly #retired = new Map<string, { newId: string; record: SessionRecord }>()
   #sweep: ReturnType<typeof setInterval> | undefined
 
   constructor(options: MemoryStoreOptions = {}) {
@@ -205,21 +212,31 @@ export class MemoryStore implements SessionStore {
 
   rename(oldId: string, newId: string, record: SessionRecord): boolean {
     // Synchronous, so it is one step: nothing else runs between the checks and the move.
-    if (this.get(oldId) === undefined || this.#tierOf(newId) !== undefined) return false
+    const old = this.get(oldId)
+    if (old === undefined || this.#tierOf(newId) !== undefined) return false
     this.#remove(oldId)
+    this.#retire(oldId, newId, old)
     return this.create(newId, record)
   }
 
   undoRename(oldId: string, newId: string): boolean {
-    // A rename here never arrives late (it is synchronous); this only mirrors the contract.
-    if (this.get(oldId) !== undefined) {
+    const retired = this.#retired.get(oldId)
+    if (retired !== undefined && retired.newId === newId) {
+      this.#retired.delete(oldId)
       this.#remove(newId)
-      return true
+      this.create(oldId, retired.record)
     }
-    const moved = this.get(newId)
-    if (moved === undefined) return false
-    this.#remove(newId)
-    return this.create(oldId, moved)
+    // Without a retired record under this pair the rename never applied: nothing to take back.
+    return this.get(oldId) !== undefined
+  }
+
+  /** Keep what a rename replaced, so that undoRename can put it back exactly (a few, oldest dropped). */
+  #retire(oldId: string, newId: string, record: SessionRecord): void {
+    this.#retired.set(oldId, { newId, record })
+    if (this.#retired.size > MAX_RETIRED) {
+      const oldest = this.#retired.keys().next().value
+      if (oldest !== undefined) this.#retired.delete(oldest)
+    }
   }
 
   destroy(id: string): boolean {
