@@ -10,6 +10,7 @@
 // acknowledged without lasting.
 
 import { parseDuration, SessionConfigError, SessionStoreUnavailable } from '@sesame/core'
+import { SessionInDoubt } from './session-in-doubt.js'
 import type { EpochMs, SessionRecord, SessionStore, SessionUpdate, StoreEvent, StoreListener, StoredSession } from '@sesame/core'
 
 /** Reported to `subscribe()` listeners on every switch; the engine turns it into a `store.failover` audit event. */
@@ -87,7 +88,9 @@ export class FailoverStore implements SessionStore {
     if (!this.#onFallback) {
       try {
         return await work(this.#primary)
-      } catch {
+      } catch (error) {
+        // The primary answered; only this session's fate is unknown (a rename in flight): not an outage.
+        if (error instanceof SessionInDoubt) throw error
         onPrimaryFailure?.()
         this.#switchToFallback()
       }

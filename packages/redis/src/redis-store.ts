@@ -22,6 +22,7 @@ import {
   updateIfExists,
   type LuaScript,
 } from './scripts.js'
+import { SessionInDoubt } from './session-in-doubt.js'
 
 /** What `client` may be: a node-redis or ioredis client (detected), or an adapter from client.ts. */
 export type RedisStoreClient = NodeRedisClient | IoRedisClient | StoreClient
@@ -81,6 +82,9 @@ function fieldsOf(reply: unknown): Record<string, string> {
   if (reply instanceof Map) return Object.fromEntries([...reply].map(([k, v]) => [String(k), String(v)]))
   return (reply ?? {}) as Record<string, string>
 }
+
+/** What a script answers for a session retired by a rename whose outcome is not known yet. */
+const PENDING = 'pending'
 
 /** A Lua HGETALL result (a flat field, value list) as an object; anything else as it is. */
 function pairsOf(reply: unknown): unknown {
@@ -174,12 +178,13 @@ export class RedisStore implements SessionStore {
 
   /**
    * Runs one store call under one deadline. When it passes, the call rejects, and its commands still
-   * waiting for a connection (node-redis' offline queue, or ioredis-client.ts' own wait for a ready client) are
-   * withdrawn: without that they would run after a reconnect, writing what the caller was told had failed. Deadlines are checked by one shared, unref'd sweep
-   * every commandTimeout / 10 (at least 10 ms), so a call fails at most that much after its deadline;
-   * a timer and a Promise.race per call cost more than the rest of the store's own work.
+   * waiting for a connection (node-redis' offline queue, or ioredis-client.ts' own wait for a ready
+   * client) are withdrawn: without that they would run after a reconnect, writing what the caller was
+   * told had failed. Deadlines are checked by one shared, unref'd sweep every commandTimeout / 10 (at
+   * least 10 ms), so a call fails at most that much after its deadline; a timer and a Promise.race per
+   * call cost more than the rest of the store's own work.
    */
-  #run<T>(operation: string, work: (redis: ScopedCommands) => Promise<T>, late: 'withdraw' | 'deliver' = 'withdraw'): Promise<T> {
+  #run<T>(operation: string, work: (redis: ScopedCommands, deadline: number) => Promise<T>, late: 'withdraw' | 'deliver' = 'withdraw'): Promise<T> {
     // 'deliver' (undoRename only): the commands go out even after the deadline, from the client's
     // offline queue after a reconnect, because their whole point is to land after a call that may
     // itself land late. The caller still gets its answer (or the error) by the deadline.
@@ -202,7 +207,7 @@ export class RedisStore implements SessionStore {
       }
       let attempt: Promise<T>
       try {
-        attempt = work(commands ?? this.#connected)
+        attempt = work(commands ?? this.#connected, call.deadline)
       } catch (error) {
         attempt = Promise.reject(error)
       }
@@ -264,7 +269,11 @@ export class RedisStore implements SessionStore {
       let record = toRecord(await redis.hGetAll(key))
       // Not there: it may be the old id of a rename whose answer never came (the client kept this
       // cookie), whose undo has not landed yet, or was lost with its connection or process.
-      if (!record) record = toRecord(pairsOf(await this.#script(redis, restoreAbandoned, [key, this.#retiredKey(id)], [String(this.#retentionMs)])))
+      if (!record) {
+        const reply = await this.#script(redis, restoreAbandoned, [key, this.#retiredKey(id)], [String(this.#retentionMs)])
+        if (reply === PENDING) throw new SessionInDoubt('get')
+        record = toRecord(pairsOf(reply))
+      }
       if (!record) return undefined
       const now = Date.now()
       if (record.expiresAt > now) return record
@@ -307,7 +316,10 @@ export class RedisStore implements SessionStore {
     return this.#run('update', (redis) => {
       const key = this.#sessionKey(id)
       // The common case (no user change) is one script and nothing else.
-      if (update.userId === undefined) return this.#script(redis, updateIfExists, key, this.#updateArgs(update, 'keep')).then((reply) => reply !== null && reply !== undefined)
+      if (update.userId === undefined) return this.#script(redis, updateIfExists, [key, this.#retiredKey(id)], this.#updateArgs(update, 'keep')).then((reply) => {
+        if (reply === PENDING) throw new SessionInDoubt('update')
+        return reply !== null && reply !== undefined
+      })
       return this.#rebindingUpdate(redis, id, key, update)
     })
   }
@@ -326,13 +338,14 @@ export class RedisStore implements SessionStore {
   async #rebindingUpdate(redis: ScopedCommands, id: string, key: string, update: SessionUpdate): Promise<boolean> {
     if (typeof update.userId === 'string') {
       // Binding a user: index first (as in create), which needs the session's absolute deadline.
+      // (Absent: the script below answers, without the index: nothing will be bound.)
       const absolute = await redis.hGet(key, META.absoluteExpiresAt)
-      if (absolute === null || absolute === undefined) return false
-      await this.#index(redis, update.userId, id, Number(absolute))
+      if (absolute !== null && absolute !== undefined) await this.#index(redis, update.userId, id, Number(absolute))
     }
     const mode = update.userId === null ? 'unbind' : 'bind'
-    const reply = (await this.#script(redis, updateIfExists, key, this.#updateArgs(update, mode))) as [number, string] | null
-    if (!reply) return false
+    const reply = (await this.#script(redis, updateIfExists, [key, this.#retiredKey(id)], this.#updateArgs(update, mode))) as [number, string] | string | null
+    if (reply === PENDING) throw new SessionInDoubt('update')
+    if (!Array.isArray(reply)) return false
     const previousUserId = reply[1]
     if (previousUserId !== '' && previousUserId !== update.userId) {
       await this.#bestEffort(redis.zRem(this.#userKey(previousUserId), [id]))
@@ -343,7 +356,9 @@ export class RedisStore implements SessionStore {
   touch(id: string, lastActiveAt: EpochMs, expiresAt: EpochMs): Promise<boolean> {
     return this.#run('touch', async (redis) => {
       const args = [wholeMs(Date.now()), String(this.#retentionMs), wholeMs(lastActiveAt), wholeMs(expiresAt)]
-      return (await this.#script(redis, touchIfExists, this.#sessionKey(id), args)) === 1
+      const reply = await this.#script(redis, touchIfExists, [this.#sessionKey(id), this.#retiredKey(id)], args)
+      if (reply === PENDING) throw new SessionInDoubt('touch')
+      return reply === 1
     })
   }
 
@@ -356,24 +371,26 @@ export class RedisStore implements SessionStore {
    * the new one, and a step not yet sent when the deadline passed is never sent.
    */
   rename(oldId: string, newId: string, record: SessionRecord): Promise<boolean> {
-    return this.#run('rename', async (redis) => {
+    return this.#run('rename', async (redis, deadline) => {
       if (record.userId !== undefined) await this.#index(redis, record.userId, newId, record.absoluteExpiresAt)
       const newKey = this.#sessionKey(newId)
       if ((await this.#script(redis, createIfAbsent, newKey, this.#createArgs(record, Date.now()))) !== 1) return false
       const retired = this.#retiredKey(oldId)
-      // This call has stopped waiting at most its deadline plus one sweep after now (it started earlier).
-      const abandonAfterMs = this.#timeoutMs + this.#sweepMs() + ABANDON_SLACK_MS
-      const retireArgs = [wholeMs(Date.now()), newId, String(RETIRED_KEEP_MS), String(abandonAfterMs)]
-      const oldUserId = (await this.#script(redis, retireSession, [this.#sessionKey(oldId), retired], retireArgs)) as string | null
-      if (oldUserId === null || oldUserId === undefined) {
+      // The retire refuses to land after this call's deadline; the call has certainly stopped waiting
+      // one sweep (plus event-loop lag) after it.
+      const abandonAt = deadline + this.#sweepMs() + ABANDON_SLACK_MS
+      const retireArgs = [wholeMs(Date.now()), newId, String(RETIRED_KEEP_MS), wholeMs(deadline), wholeMs(abandonAt)]
+      const oldUserId = (await this.#script(redis, retireSession, [this.#sessionKey(oldId), retired], retireArgs)) as string | number | null
+      if (oldUserId === -1) throw new Error('the rename reached Redis after its deadline and was refused')
+      if (typeof oldUserId !== 'string') {
         // The old session ended meanwhile (logout, revoke, expiry): take the new one back.
-        await this.#script(redis, destroySession, newKey, [wholeMs(Date.now())])
+        await this.#script(redis, destroySession, [newKey, this.#retiredKey(newId)], [wholeMs(Date.now())])
         return false
       }
-      // Answered in time, so an undoRename is unlikely: tidy up without making the caller wait (on the
-      // plain client: these are safe whenever they land, and a NOSCRIPT retry must not be cut off).
+      // Answered in time, so an undoRename is unlikely: mark it so without making the caller wait (on
+      // the plain client: safe whenever it lands, and a NOSCRIPT retry must not be cut off). The old id
+      // stays in its user's index while its retired copy lives, so that a revoke-all deletes that too.
       void this.#bestEffort(this.#script(this.#connected, markAnswered, retired, [newId, String(RETIRED_KEEP_AFTER_ANSWER_MS)]))
-      if (oldUserId !== '') void this.#bestEffort(this.#connected.zRem(this.#userKey(oldUserId), [oldId]))
       return true
     })
   }
@@ -403,7 +420,7 @@ export class RedisStore implements SessionStore {
     const redis = this.#connected
     const now = wholeMs(Date.now())
     const restored = this.#script(redis, restoreRetired, [this.#sessionKey(oldId), this.#retiredKey(oldId)], [now, newId, String(this.#retentionMs)])
-    const discarded = this.#script(redis, destroySession, this.#sessionKey(newId), [now])
+    const discarded = this.#script(redis, destroySession, [this.#sessionKey(newId), this.#retiredKey(newId)], [now])
     const [reply, newUserId] = await Promise.all([restored, discarded])
     const [live, userId, absoluteExpiresAt] = (reply as [number, string, string] | null) ?? [0, '', '']
     // Back in its user's index (a rename whose answer did come took it out).
@@ -422,7 +439,7 @@ export class RedisStore implements SessionStore {
 
   destroy(id: string): Promise<boolean> {
     return this.#run('destroy', async (redis) => {
-      const userId = (await this.#script(redis, destroySession, this.#sessionKey(id), [wholeMs(Date.now())])) as string | null
+      const userId = (await this.#script(redis, destroySession, [this.#sessionKey(id), this.#retiredKey(id)], [wholeMs(Date.now())])) as string | null
       if (userId === null || userId === undefined) return false
       if (userId !== '') await this.#bestEffort(redis.zRem(this.#userKey(userId), [id]))
       return true
@@ -449,7 +466,7 @@ export class RedisStore implements SessionStore {
     return this.#run('destroyByUser', async (redis) => {
       const ids = (await this.#members(redis, userId)).filter((id) => id !== exceptId)
       const now = wholeMs(Date.now())
-      const outcomes = await Promise.all(ids.map((id) => this.#script(redis, destroyIfBoundTo, this.#sessionKey(id), [userId, now])))
+      const outcomes = await Promise.all(ids.map((id) => this.#script(redis, destroyIfBoundTo, [this.#sessionKey(id), this.#retiredKey(id)], [userId, now])))
       const removed = ids.filter((_, i) => outcomes[i] === 1)
       if (removed.length > 0) await this.#bestEffort(redis.zRem(this.#userKey(userId), removed))
       return removed

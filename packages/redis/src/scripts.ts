@@ -33,6 +33,15 @@ export interface LuaScript {
 // script sets them one by one instead.
 const UNPACK_LIMIT = 1000
 
+// KEYS[2] is the session's retired key (see retireSession): a copy there that is not marked answered
+// belongs to a rename whose outcome is not known yet (the undo may still put it back), so the session
+// is neither alive nor gone: scripts answer 'pending' and the store fails the call (503) rather than
+// report the session as gone, which would clear the client's cookie.
+const PENDING = `local function pending()
+  local mark = redis.call('HMGET', KEYS[2], 'r:to', 'r:answered')
+  return mark[1] and not mark[2]
+end`
+
 function script(name: string, source: string): LuaScript {
   const text = source.trim().replaceAll('UNPACK_LIMIT', String(UNPACK_LIMIT))
   return { name, source: text, sha: createHash('sha1').update(text).digest('hex') }
@@ -63,17 +72,22 @@ return 1
 `)
 
 /**
- * KEYS[1] session hash.
+ * KEYS[1] session hash, KEYS[2] its retired key.
  * ARGV[1] now, ARGV[2] retention (ms), ARGV[3] lastActiveAt, ARGV[4] requested expiresAt, ARGV[5] user
  * mode ('keep' | 'bind' | 'unbind'), ARGV[6] userId (for 'bind'), ARGV[7] number of data fields to set
  * (n), then n field, value pairs, then the data fields to delete.
- * Returns false (nil) when the session does not exist or is past its deadline, else { 1, previous
- * userId or '' }. Three commands in the common case (HMGET, one HSET, PEXPIREAT): every redis.call
- * costs Redis time on every request. A hash without m:absoluteExpiresAt counts as absent.
+ * Returns false (nil) when the session does not exist or is past its deadline, 'pending' when it is
+ * retired by a rename of unknown outcome, else { 1, previous userId or '' }. Three commands in the
+ * common case (HMGET, one HSET, PEXPIREAT): every redis.call costs Redis time on every request. A
+ * hash without m:absoluteExpiresAt counts as absent.
  */
 export const updateIfExists = script('update', `
+${PENDING}
 local meta = redis.call('HMGET', KEYS[1], 'm:absoluteExpiresAt', 'm:userId', 'm:expiresAt')
-if not meta[1] or not meta[3] or tonumber(meta[3]) <= tonumber(ARGV[1]) then return false end
+if not meta[1] or not meta[3] or tonumber(meta[3]) <= tonumber(ARGV[1]) then
+  if not meta[1] and pending() then return 'pending' end
+  return false
+end
 local expiresAt = ARGV[4]
 if tonumber(meta[1]) < tonumber(expiresAt) then expiresAt = meta[1] end
 if ARGV[5] == 'bind' then
@@ -98,12 +112,17 @@ return { 1, meta[2] or '' }
 `)
 
 /**
- * KEYS[1] session hash. ARGV[1] now, ARGV[2] retention (ms), ARGV[3] lastActiveAt, ARGV[4] requested
- * expiresAt. Returns 1, or 0 when absent or past its deadline.
+ * KEYS[1] session hash, KEYS[2] its retired key. ARGV[1] now, ARGV[2] retention (ms), ARGV[3]
+ * lastActiveAt, ARGV[4] requested expiresAt. Returns 1, 0 when absent or past its deadline, or
+ * 'pending' (see updateIfExists).
  */
 export const touchIfExists = script('touch', `
+${PENDING}
 local meta = redis.call('HMGET', KEYS[1], 'm:absoluteExpiresAt', 'm:expiresAt')
-if not meta[1] or not meta[2] or tonumber(meta[2]) <= tonumber(ARGV[1]) then return 0 end
+if not meta[1] or not meta[2] or tonumber(meta[2]) <= tonumber(ARGV[1]) then
+  if not meta[1] and pending() then return 'pending' end
+  return 0
+end
 local expiresAt = ARGV[4]
 if tonumber(meta[1]) < tonumber(expiresAt) then expiresAt = meta[1] end
 redis.call('HSET', KEYS[1], 'm:lastActiveAt', ARGV[3], 'm:expiresAt', expiresAt)
@@ -112,26 +131,39 @@ return 1
 `)
 
 /**
- * KEYS[1] session hash. ARGV[1] now. Deletes the hash, dead or alive. Returns false (nil) when there
- * was no live session, else the bound userId or ''.
+ * KEYS[1] session hash, KEYS[2] its retired key. ARGV[1] now. Deletes the hash, dead or alive, and
+ * its retired copy (so that no undo or get can bring an ended session back). Returns false (nil)
+ * when there was no live session (in either place, a retired copy counting while its rename's
+ * outcome is unknown), else the bound userId or ''.
  */
 export const destroySession = script('destroy', `
 local meta = redis.call('HMGET', KEYS[1], 'm:userId', 'm:expiresAt')
-if redis.call('DEL', KEYS[1]) == 0 then return false end
-if not meta[2] or tonumber(meta[2]) <= tonumber(ARGV[1]) then return false end
-return meta[1] or ''
+local mark = redis.call('HMGET', KEYS[2], 'm:userId', 'm:expiresAt', 'r:to', 'r:answered')
+local existed = redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[2])
+if existed == 1 and meta[2] and tonumber(meta[2]) > tonumber(ARGV[1]) then return meta[1] or '' end
+if mark[3] and not mark[4] and mark[2] and tonumber(mark[2]) > tonumber(ARGV[1]) then return mark[1] or '' end
+return false
 `)
 
 /**
- * KEYS[1] session hash, ARGV[1] userId, ARGV[2] now. Deletes only while the session is still bound to
- * that user. Returns 1 when it ended a live session, 0 otherwise (a dead one is deleted all the same).
+ * KEYS[1] session hash, KEYS[2] its retired key, ARGV[1] userId, ARGV[2] now. Deletes only while the
+ * session is still bound to that user, its retired copy too. Returns 1 when it ended a live session
+ * (or a retired copy whose rename's outcome is unknown), 0 otherwise (dead ones go all the same).
  */
 export const destroyIfBoundTo = script('destroyByUser', `
+local removed = 0
 local meta = redis.call('HMGET', KEYS[1], 'm:userId', 'm:expiresAt')
-if meta[1] ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1])
-if not meta[2] or tonumber(meta[2]) <= tonumber(ARGV[2]) then return 0 end
-return 1
+if meta[1] == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  if meta[2] and tonumber(meta[2]) > tonumber(ARGV[2]) then removed = 1 end
+end
+local mark = redis.call('HMGET', KEYS[2], 'm:userId', 'm:expiresAt', 'r:to', 'r:answered')
+if mark[1] == ARGV[1] then
+  redis.call('DEL', KEYS[2])
+  if mark[3] and not mark[4] and mark[2] and tonumber(mark[2]) > tonumber(ARGV[2]) then removed = 1 end
+end
+return removed
 `)
 
 /**
@@ -153,18 +185,23 @@ local redisNow = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 100
 /**
  * Second step of a rename (the first created the new session under its own hash tag).
  * KEYS[1] old session hash, KEYS[2] its retired key (same hash tag). ARGV[1] now, ARGV[2] new sid,
- * ARGV[3] how long the retired copy is kept (ms), ARGV[4] how long after this moment the renaming
- * call has certainly stopped waiting (its whole deadline, measured from now: it started earlier).
+ * ARGV[3] how long the retired copy is kept (ms), ARGV[4] the renaming call's deadline, ARGV[5] when
+ * it has certainly stopped waiting (the deadline plus the lag of its sweep), both epoch ms.
  * Moves the old hash to the retired key, marked with the new sid, so that undoRename(old, new) can
- * put it back. Returns false (nil) when the old session is absent or dead, else its userId or ''.
+ * put it back. Returns false (nil) when the old session is absent or dead, -1 when it arrives after
+ * the caller's deadline (then it changes nothing: a late retire would leave the old session missing
+ * until the undo behind it lands, and other connections would see it gone), else its userId or ''.
+ * The deadline is compared with Redis' clock: the app's and Redis' clocks must agree (NTP); a skew of
+ * d ms lets a retire land up to d ms late, or refuses one up to d ms early (the caller gets a 503).
  */
 export const retireSession = script('retire', `
 local deadline = redis.call('HGET', KEYS[1], 'm:expiresAt')
 if not deadline or tonumber(deadline) <= tonumber(ARGV[1]) then return false end
-local userId = redis.call('HGET', KEYS[1], 'm:userId')
 ${REDIS_NOW}
+if redisNow >= tonumber(ARGV[4]) then return -1 end
+local userId = redis.call('HGET', KEYS[1], 'm:userId')
 redis.call('RENAME', KEYS[1], KEYS[2])
-redis.call('HSET', KEYS[2], 'r:to', ARGV[2], 'r:abandonAt', redisNow + tonumber(ARGV[4]))
+redis.call('HSET', KEYS[2], 'r:to', ARGV[2], 'r:abandonAt', ARGV[5])
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return userId or ''
 `)
@@ -175,14 +212,15 @@ return userId or ''
  * has certainly stopped waiting (so its client still holds this id's cookie, and an undoRename is on
  * its way or was lost), the old hash is put back now, as the undo would (the undo, when it lands,
  * still deletes the new session). Returns the session's hash as a flat field/value list (restored
- * now, or put back by an undo that landed since the get's HGETALL), or false.
+ * now, or put back by an undo that landed since the get's HGETALL), 'pending' while the rename's
+ * caller may still be waiting for it (its outcome is not known yet), or false.
  */
 export const restoreAbandoned = script('restoreAbandoned', `
 if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('HGETALL', KEYS[1]) end
 local mark = redis.call('HMGET', KEYS[2], 'r:to', 'r:answered', 'r:abandonAt')
 if not mark[1] or mark[2] or not mark[3] then return false end
 ${REDIS_NOW}
-if redisNow < tonumber(mark[3]) then return false end
+if redisNow < tonumber(mark[3]) then return 'pending' end
 redis.call('RENAME', KEYS[2], KEYS[1])
 redis.call('HDEL', KEYS[1], 'r:to', 'r:abandonAt')
 local deadline = redis.call('HGET', KEYS[1], 'm:expiresAt')

@@ -5,7 +5,8 @@
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { memoryStore, SessionConfigError, SessionStoreUnavailable } from '@sesame/core'
-import { failoverStore, redisStore, type RedisStore } from '@sesame/redis'
+import { failoverStore, redisStore, SessionInDoubt, type RedisStore } from '@sesame/redis'
+import { retireSession } from '../src/scripts.js'
 import type { StoreEvent } from '@sesame/core'
 import { hasRedis } from '../../../test/support/redis.js'
 import { aRecord, anUpdate, newId } from '../../../test/support/store-contract.js'
@@ -215,6 +216,19 @@ describe.skipIf(!hasRedis)('failoverStore(redisStore, memoryStore)', () => {
     await until(() => store.state === 'primary', 'the switch back to the primary')
     expect(await primary.get(newSid)).toBeUndefined()
     expect(await store.get(newSid)).toBeUndefined()
+    await store.close()
+  })
+
+  it('does not take a session caught in a rename of unknown outcome for an outage (503, stays on Redis)', async () => {
+    const store = failoverStore(primary, memoryStore(), { probeInterval: 100 })
+    const [oldId, newSid] = [newId(), newId()]
+    await store.create(oldId, aRecord())
+    const deadline = String(Date.now() + 10_000)
+    await client.eval(retireSession.source, { keys: [`sesame:s:{${oldId}}`, `sesame:r:{${oldId}}`], arguments: [String(Date.now()), newSid, '600000', deadline, deadline] })
+    await expect(store.get(oldId)).rejects.toBeInstanceOf(SessionInDoubt)
+    expect(store.state).toBe('primary')
+    expect(await store.undoRename(oldId, newSid)).toBe(true)
+    expect(await store.get(oldId)).toBeDefined()
     await store.close()
   })
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SessionStoreUnavailable } from '@sesame/core'
 import { redisStore, type RedisStore } from '@sesame/redis'
 import { hasRedis } from '../../../test/support/redis.js'
-import { aRecord, newId } from '../../../test/support/store-contract.js'
+import { aRecord, anUpdate, newId } from '../../../test/support/store-contract.js'
 import { connectClient, deleteUnder, keysUnder, uniquePrefix, type TestClient } from './support/redis-fixture.js'
 import { startOwnRedis, type OwnRedis } from './support/redis-server.js'
 import { retireSession } from '../src/scripts.js'
@@ -28,6 +28,12 @@ describe.skipIf(!hasRedis)('redisStore rename and undoRename', () => {
     client.destroy()
   })
 
+  /** The second step of a rename by the store's own script, as a caller whose deadline is `deadlineInMs` away. */
+  function retire(oldId: string, newSid: string, deadlineInMs: number): Promise<unknown> {
+    const deadline = String(Date.now() + deadlineInMs)
+    return client.eval(retireSession.source, { keys: [`${prefix}s:{${oldId}}`, `${prefix}r:{${oldId}}`], arguments: [String(Date.now()), newSid, '600000', deadline, deadline] })
+  }
+
   it('moves the session to the new id, with the new record; the old one is kept retired for a minute only', async () => {
     const [oldId, newSid] = [newId(), newId()]
     await store.create(oldId, aRecord({ data: { cart: '["apple"]' } }))
@@ -44,14 +50,17 @@ describe.skipIf(!hasRedis)('redisStore rename and undoRename', () => {
     expect(ttl).toBeLessThanOrEqual(60_000)
   })
 
-  it('takes the old id out of its user index once a rename succeeded', async () => {
+  it('lets a revoke-all after a rename end the new session and delete the old one\'s retired copy, so no late undo brings it back', async () => {
     const [oldId, newSid] = [newId(), newId()]
     const userId = `user-${oldId}`
     await store.create(oldId, aRecord({ userId }))
     expect(await store.rename(oldId, newSid, aRecord({ userId }))).toBe(true)
     await sleep(50)
-    expect(await client.zRange(`${prefix}u:{${userId}}`, 0, -1)).toEqual([newSid])
+    expect((await store.listByUser(userId)).map((s) => s.id)).toEqual([newSid])
     expect(await store.destroyByUser(userId)).toEqual([newSid])
+    expect(await client.exists(`${prefix}r:{${oldId}}`)).toBe(0)
+    expect(await store.undoRename(oldId, newSid)).toBe(false)
+    expect(await store.listByUser(userId)).toEqual([])
   })
 
   it('returns false and changes nothing when the old session is gone or the new id is taken', async () => {
@@ -116,13 +125,16 @@ describe.skipIf(!hasRedis)('redisStore rename and undoRename', () => {
     const original = aRecord({ data: { cart: '["fig"]' } })
     await store.create(oldId, original)
     // What a rename whose answer was lost leaves behind, by the store's own scripts: the new session
-    // created, the old one retired by a caller that has stopped waiting (its deadline: 50 ms).
+    // created, the old one retired by a caller whose deadline is 50 ms away.
     await store.create(newSid, aRecord())
     const [oldKey, retired] = [`${prefix}s:{${oldId}}`, `${prefix}r:{${oldId}}`]
-    await client.eval(retireSession.source, { keys: [oldKey, retired], arguments: [String(Date.now()), newSid, '600000', '50'] })
+    expect(await retire(oldId, newSid, 50)).toBe('')
     expect(await client.exists(oldKey)).toBe(0)
-    // Within the caller's deadline the rename may still be answered: the old id stays retired.
-    expect(await store.get(oldId)).toBeUndefined()
+    // While the caller may still get its answer, nobody can tell whether the session lives: a 503 for
+    // every call on it (never "gone", which would clear the client's cookie).
+    await expect(store.get(oldId)).rejects.toBeInstanceOf(SessionStoreUnavailable)
+    await expect(store.update(oldId, anUpdate({ set: { a: '1' } }))).rejects.toBeInstanceOf(SessionStoreUnavailable)
+    await expect(store.touch(oldId, Date.now(), Date.now() + 60_000)).rejects.toBeInstanceOf(SessionStoreUnavailable)
     await sleep(100)
     // Past it, the client certainly still holds the old cookie: its session is served again.
     expect(await store.get(oldId)).toEqual({ ...original, data: { ...original.data } })
@@ -144,6 +156,30 @@ describe.skipIf(!hasRedis)('redisStore rename and undoRename', () => {
     expect(live).toBe(true)
     expect(seen?.data).toEqual({ kept: '1' })
   })
+
+  it('refuses a retire that reaches Redis after its caller\'s deadline (the old session stays, whole)', async () => {
+    const [oldId, newSid] = [newId(), newId()]
+    await store.create(oldId, aRecord({ data: { kept: '1' } }))
+    expect(await retire(oldId, newSid, -1)).toBe(-1)
+    expect((await store.get(oldId))?.data).toEqual({ kept: '1' })
+    expect(await client.exists(`${prefix}r:{${oldId}}`)).toBe(0)
+  })
+
+  for (const how of ['logout (destroy)', 'revokeUserSessions (destroyByUser)'] as const) {
+    it(`ends for good a session caught in a rename of unknown outcome by ${how}: no undo or get brings it back`, async () => {
+      const [oldId, newSid] = [newId(), newId()]
+      const userId = `user-${oldId}`
+      await store.create(oldId, aRecord({ userId }))
+      await store.create(newSid, aRecord({ userId }))
+      await retire(oldId, newSid, 30)
+      if (how === 'logout (destroy)') expect(await store.destroy(oldId)).toBe(true)
+      else expect((await store.destroyByUser(userId)).sort()).toEqual([oldId, newSid].sort())
+      await sleep(80)
+      expect(await store.undoRename(oldId, newSid)).toBe(false)
+      expect(await store.get(oldId)).toBeUndefined()
+      expect(await store.listByUser(userId)).toEqual([])
+    })
+  }
 
   it('never brings back an old id that another rename moved on (two logins racing, one undone)', async () => {
     const [oldId, winner, loser] = [newId(), newId(), newId()]

@@ -29,6 +29,9 @@ export async function startApp(store: SessionStore, options: Partial<SessionOpti
     res.json({ data: { ...req.session }, userId: (req.session.meta as { userId?: string }).userId ?? null, isNew: req.session.isNew })
   })
   app.post('/login/:user', async (req: Request, res: Response) => {
+    // ?delay=ms: the session is loaded, then the login waits (so a test can break Redis in between).
+    const delay = Number(req.query.delay ?? 0)
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay))
     await req.session.login(req.params.user as string)
     res.json({ ok: true })
   })
