@@ -83,6 +83,11 @@ function fieldsOf(reply: unknown): Record<string, string> {
   return (reply ?? {}) as Record<string, string>
 }
 
+/** The create script answers Redis' time (ms) when it created the session, 0 when the id was taken. */
+function created(reply: unknown): boolean {
+  return typeof reply === 'number' && reply > 0
+}
+
 /** What a script answers for a session retired by a rename whose outcome is not known yet. */
 const PENDING = 'pending'
 
@@ -308,7 +313,7 @@ export class RedisStore implements SessionStore {
       // Index first: a bound session must never exist outside its user's index, or revoking the
       // user's sessions would miss it. A failed create leaves a member that readers skip.
       if (record.userId !== undefined) await this.#index(redis, record.userId, id, record.absoluteExpiresAt)
-      return (await this.#script(redis, createIfAbsent, this.#sessionKey(id), this.#createArgs(record, Date.now()))) === 1
+      return created(await this.#script(redis, createIfAbsent, this.#sessionKey(id), this.#createArgs(record, Date.now())))
     })
   }
 
@@ -374,12 +379,17 @@ export class RedisStore implements SessionStore {
     return this.#run('rename', async (redis, deadline) => {
       if (record.userId !== undefined) await this.#index(redis, record.userId, newId, record.absoluteExpiresAt)
       const newKey = this.#sessionKey(newId)
-      if ((await this.#script(redis, createIfAbsent, newKey, this.#createArgs(record, Date.now()))) !== 1) return false
+      const sentAt = Date.now()
+      const createdAtRedisTime = await this.#script(redis, createIfAbsent, newKey, this.#createArgs(record, sentAt))
+      if (!created(createdAtRedisTime)) return false
+      // The call's deadline in Redis' clock, without comparing two hosts' clocks: the create ran after
+      // it was sent, so its Redis time plus what was left of the budget then is no earlier than the
+      // deadline (and later by at most the create's trip to Redis). The retire refuses to land after
+      // it; one sweep (plus event-loop lag) later the caller has certainly stopped waiting.
+      const cutoff = (createdAtRedisTime as number) + (deadline - sentAt)
+      const abandonAt = cutoff + this.#sweepMs() + ABANDON_SLACK_MS
       const retired = this.#retiredKey(oldId)
-      // The retire refuses to land after this call's deadline; the call has certainly stopped waiting
-      // one sweep (plus event-loop lag) after it.
-      const abandonAt = deadline + this.#sweepMs() + ABANDON_SLACK_MS
-      const retireArgs = [wholeMs(Date.now()), newId, String(RETIRED_KEEP_MS), wholeMs(deadline), wholeMs(abandonAt)]
+      const retireArgs = [wholeMs(Date.now()), newId, String(RETIRED_KEEP_MS), wholeMs(cutoff), wholeMs(abandonAt)]
       const oldUserId = (await this.#script(redis, retireSession, [this.#sessionKey(oldId), retired], retireArgs)) as string | number | null
       if (oldUserId === -1) throw new Error('the rename reached Redis after its deadline and was refused')
       if (typeof oldUserId !== 'string') {

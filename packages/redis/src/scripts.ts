@@ -47,10 +47,15 @@ function script(name: string, source: string): LuaScript {
   return { name, source: text, sha: createHash('sha1').update(text).digest('hex') }
 }
 
+// Redis' own clock in ms, so that times a script compares come from one clock (no skew between hosts).
+const REDIS_NOW = `local clock = redis.call('TIME')
+local redisNow = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)`
+
 /**
  * KEYS[1] session hash. ARGV[1] now, ARGV[2] key expiry (PEXPIREAT: expiresAt + retention),
- * ARGV[3..] field, value pairs. Returns 1 when created, 0 when a live session has the id (nothing
- * changed). A dead session still kept for its retention is replaced.
+ * ARGV[3..] field, value pairs. Returns Redis' time (ms, > 0) when created (rename measures its
+ * deadline by it), 0 when a live session has the id (nothing changed). A dead session still kept for
+ * its retention is replaced.
  */
 export const createIfAbsent = script('create', `
 local deadline = redis.call('HGET', KEYS[1], 'm:expiresAt')
@@ -68,7 +73,8 @@ else
   end
 end
 redis.call('PEXPIREAT', KEYS[1], ARGV[2])
-return 1
+${REDIS_NOW}
+return redisNow
 `)
 
 /**
@@ -178,21 +184,17 @@ redis.call('DEL', KEYS[1])
 return meta[1] or ''
 `)
 
-// Redis' own clock in ms, for the times that several app processes compare (no skew between hosts).
-const REDIS_NOW = `local clock = redis.call('TIME')
-local redisNow = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)`
-
 /**
  * Second step of a rename (the first created the new session under its own hash tag).
  * KEYS[1] old session hash, KEYS[2] its retired key (same hash tag). ARGV[1] now, ARGV[2] new sid,
  * ARGV[3] how long the retired copy is kept (ms), ARGV[4] the renaming call's deadline, ARGV[5] when
- * it has certainly stopped waiting (the deadline plus the lag of its sweep), both epoch ms.
+ * it has certainly stopped waiting (the deadline plus the lag of its sweep), both in Redis' clock.
  * Moves the old hash to the retired key, marked with the new sid, so that undoRename(old, new) can
  * put it back. Returns false (nil) when the old session is absent or dead, -1 when it arrives after
  * the caller's deadline (then it changes nothing: a late retire would leave the old session missing
  * until the undo behind it lands, and other connections would see it gone), else its userId or ''.
- * The deadline is compared with Redis' clock: the app's and Redis' clocks must agree (NTP); a skew of
- * d ms lets a retire land up to d ms late, or refuses one up to d ms early (the caller gets a 503).
+ * (The caller derives the deadline from the Redis time its create step answered, so no two hosts'
+ * clocks are compared; a retire may land late by at most that create's trip to Redis.)
  */
 export const retireSession = script('retire', `
 local deadline = redis.call('HGET', KEYS[1], 'm:expiresAt')

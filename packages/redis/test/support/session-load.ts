@@ -62,7 +62,7 @@ export interface LoadReport {
   readonly lostWrites: Map<string, string[]>
   readonly acknowledgedWrites: number
   readonly logins: { ok: number; unavailable: number }
-  /** The last steps of a user up to and including `step`, for a failure message. */
+  /** A user's last `count` requests, up to the one that showed the silent logout if any, for a failure message. */
   explain(user: string, count?: number): string
 }
 
