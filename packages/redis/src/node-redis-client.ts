@@ -5,6 +5,9 @@ import type { RedisClientType, RedisClusterType, RedisSentinelType } from 'redis
 import type { CallCommands, ScopedCommands, StoreClient } from './client.js'
 
 const PAST_DEADLINE = 'the store call passed its deadline'
+/** Pause before a script refused with TRYAGAIN is sent again (ioredis' retryDelayOnTryAgain is 100 ms). */
+const TRY_AGAIN_MS = 20
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** A connected node-redis (v5 or v6) client, cluster or sentinel, owned by the app. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -64,12 +67,29 @@ class NodeRedisCall implements CallCommands {
     if (this.#aborts) for (const abort of this.#aborts) abort.abort()
   }
 
+  /**
+   * A script on two keys of one hash tag (a session and its retired copy) in a slot that is being
+   * migrated gets TRYAGAIN from Redis Cluster while one key has moved and the other has not (or does
+   * not exist): nothing ran, and it will succeed once the slot's keys have moved. ioredis sends it again
+   * on its own (retryDelayOnTryAgain); node-redis does not, so this does, until the call's deadline.
+   */
+  async #script(send: (commands: ScopedCommands) => Promise<unknown>): Promise<unknown> {
+    for (;;) {
+      try {
+        return await send(this.#view())
+      } catch (error) {
+        if (!this.#isCluster || !String((error as Error)?.message).startsWith('TRYAGAIN')) throw error
+        await sleep(TRY_AGAIN_MS)
+      }
+    }
+  }
+
   evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown> {
-    return this.#view().evalSha(sha, options)
+    return this.#script((commands) => commands.evalSha(sha, options))
   }
 
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown> {
-    return this.#view().eval(script, options)
+    return this.#script((commands) => commands.eval(script, options))
   }
 
   hGetAll(key: string): Promise<unknown> {
