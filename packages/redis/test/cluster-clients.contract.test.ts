@@ -1,15 +1,21 @@
 // The shared SessionStore contract against redisStore on ioredis (single server), and on a real
-// 3-master Redis Cluster through node-redis' createCluster and ioredis' Cluster. (node-redis on a
-// single server: redis-store.contract.test.ts.) Same store, same Lua scripts; only the client differs.
+// 3-master Redis Cluster through node-redis' createCluster and ioredis' Cluster; ioredis 5 too, on
+// both. (node-redis on a single server: redis-store.contract.test.ts.) Same store, same Lua scripts;
+// only the client differs.
 import { describe } from 'vitest'
 import { redisStore } from '@sesame/redis'
 import { runStoreContract } from '../../../test/support/store-contract.js'
-import { flavours } from './support/cluster-clients.js'
+import { flavours, olderMajors } from './support/cluster-clients.js'
 import { uniquePrefix } from './support/redis-fixture.js'
 
-for (const flavour of flavours.filter((f) => f.name !== 'node-redis')) {
-  describe.skipIf(!flavour.available)(`redisStore on ${flavour.name}`, () => {
-    runStoreContract(`redisStore (${flavour.name})`, async () => {
+const underTest = [
+  ...flavours.filter((f) => f.name !== 'node-redis').map((flavour) => ({ flavour, label: flavour.name })),
+  ...olderMajors.map((flavour) => ({ flavour, label: `${flavour.name} 5` })),
+]
+
+for (const { flavour, label } of underTest) {
+  describe.skipIf(!flavour.available)(`redisStore on ${label}`, () => {
+    runStoreContract(`redisStore (${label})`, async () => {
       const connection = await flavour.connect()
       const prefix = uniquePrefix('contract')
       return {

@@ -3,6 +3,7 @@
 // (SESAME_TEST_REDIS_CLUSTER, three masters the global setup starts). Each connection also lists and
 // deletes the keys under a prefix (SCAN on every master; fine in a test, the store itself never scans).
 import { Cluster, Redis } from 'ioredis'
+import { Cluster as Cluster5, Redis as Redis5 } from 'ioredis5'
 import { createClient, createCluster } from 'redis'
 import { createCluster as createCluster6 } from 'redis6'
 import type { RedisStoreClient } from '@sesame/redis'
@@ -116,8 +117,9 @@ export async function connectNodeRedisCluster(
   }
 }
 
-async function ioredisSingle(url = redisUrl): Promise<Connection> {
-  const client = new Redis(url)
+/** ioredis 6 (ioredis 5 with `version: 5`, the `ioredis5` alias of the tests). */
+export async function connectIoRedis(url = redisUrl, options: { version?: 5 | 6 } = {}): Promise<Connection> {
+  const client = options.version === 5 ? (new Redis5(url) as unknown as Redis) : new Redis(url)
   client.on('error', () => {})
   await new Promise<void>((resolve, reject) => {
     client.once('ready', resolve)
@@ -135,8 +137,9 @@ async function ioredisSingle(url = redisUrl): Promise<Connection> {
   }
 }
 
-export async function connectIoRedisCluster(seeds = redisClusterSeeds): Promise<Connection & { client: Cluster }> {
-  const cluster = new Cluster(parseSeeds(seeds))
+/** ioredis 6's Cluster (ioredis 5's with `version: 5`). */
+export async function connectIoRedisCluster(seeds = redisClusterSeeds, options: { version?: 5 | 6 } = {}): Promise<Connection & { client: Cluster }> {
+  const cluster = options.version === 5 ? (new Cluster5(parseSeeds(seeds)) as unknown as Cluster) : new Cluster(parseSeeds(seeds))
   cluster.on('error', () => {})
   await new Promise<void>((resolve, reject) => {
     cluster.once('ready', resolve)
@@ -154,7 +157,13 @@ export async function connectIoRedisCluster(seeds = redisClusterSeeds): Promise<
 
 export const flavours: readonly Flavour[] = [
   { name: 'node-redis', available: hasRedis, cluster: false, connect: () => nodeRedisSingle() },
-  { name: 'ioredis', available: hasRedis, cluster: false, connect: () => ioredisSingle() },
+  { name: 'ioredis', available: hasRedis, cluster: false, connect: () => connectIoRedis() },
   { name: 'node-redis cluster', available: hasRedisCluster, cluster: true, connect: () => connectNodeRedisCluster() },
   { name: 'ioredis cluster', available: hasRedisCluster, cluster: true, connect: () => connectIoRedisCluster() },
+]
+
+/** The older majors the peer range names, for the contract: ioredis 5 (BullMQ's) on both set-ups. */
+export const olderMajors: readonly Flavour[] = [
+  { name: 'ioredis', available: hasRedis, cluster: false, connect: () => connectIoRedis(redisUrl, { version: 5 }) },
+  { name: 'ioredis cluster', available: hasRedisCluster, cluster: true, connect: () => connectIoRedisCluster(redisClusterSeeds, { version: 5 }) },
 ]
