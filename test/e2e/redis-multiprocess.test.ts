@@ -1,17 +1,17 @@
 // Two Express processes on different ports share one Redis: a session made on one is the session on
 // the other, a logout on either ends it for both, and revoking a user's sessions on one ends them
-// everywhere. The processes run the built packages (dist/) as a user's app would.
+// everywhere. The processes run the built packages (dist/) as a user's app would, once for each way
+// of reaching Redis: node-redis and ioredis, on a single server and on a 3-master Redis Cluster.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import request from 'supertest'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createClient } from 'redis'
+import { flavours, type Flavour } from '../../packages/redis/test/support/cluster-clients.js'
 import { builtEntry } from '../support/built.js'
-import { hasRedis, redisUrl } from '../support/redis.js'
+import { redisClusterSeeds, redisUrl } from '../support/redis.js'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
-const prefix = `sesame-e2e:${randomUUID().slice(0, 8)}:`
 
 interface AppProcess {
   url: string
@@ -19,10 +19,18 @@ interface AppProcess {
   output: string[]
 }
 
-function startApp(name: string): Promise<AppProcess> {
+function startApp(name: string, flavour: Flavour, prefix: string): Promise<AppProcess> {
   const child = spawn(process.execPath, ['fixtures/redis-app.mjs'], {
     cwd: here,
-    env: { ...process.env, APP_NAME: name, REDIS_URL: redisUrl, KEY_PREFIX: prefix, SESSION_SECRET: 'e2e-shared-secret-0123456789abcdefghij' },
+    env: {
+      ...process.env,
+      APP_NAME: name,
+      REDIS_CLIENT: flavour.name.startsWith('ioredis') ? 'ioredis' : 'node-redis',
+      REDIS_URL: redisUrl,
+      REDIS_CLUSTER: flavour.cluster ? redisClusterSeeds : '',
+      KEY_PREFIX: prefix,
+      SESSION_SECRET: 'e2e-shared-secret-0123456789abcdefghij',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const output: string[] = []
@@ -51,21 +59,20 @@ function cookieOf(res: request.Response): string {
   return cookie
 }
 
-describe.skipIf(!hasRedis)('two Express processes sharing one Redis', () => {
+for (const flavour of flavours) describe.skipIf(!flavour.available)(`two Express processes sharing one Redis (${flavour.name})`, () => {
+  const prefix = `sesame-e2e:${randomUUID().slice(0, 8)}:`
   let a: AppProcess | undefined
   let b: AppProcess | undefined
 
   beforeAll(async () => {
     for (const pkg of ['core', 'express', 'redis']) builtEntry(pkg)
-    ;[a, b] = await Promise.all([startApp('A'), startApp('B')])
+    ;[a, b] = await Promise.all([startApp('A', flavour, prefix), startApp('B', flavour, prefix)])
   })
   afterAll(async () => {
     await Promise.all([stopApp(a), stopApp(b)])
-    const client = createClient({ url: redisUrl })
-    client.on('error', () => {})
-    await client.connect()
-    for await (const keys of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) if (keys.length) await client.del(keys)
-    client.destroy()
+    const connection = await flavour.connect()
+    await connection.deleteUnder(prefix)
+    await connection.close()
   })
 
   it('sees a login made on A from B, with its data', async () => {

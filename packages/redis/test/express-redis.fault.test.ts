@@ -1,6 +1,7 @@
 // Redis fails under a running Express app: requests answer 503 with a store.error audit event (never a
 // fresh session that would log the user out), the process stays up, and once Redis is back the same
-// cookie finds the same session. Runs a redis-server of its own (never the shared one).
+// cookie finds the same session, also after a login that failed during the outage (issue 21 item 1).
+// Runs a redis-server of its own (never the shared one).
 import { createClient } from 'redis'
 import request from 'supertest'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -71,7 +72,37 @@ describe.skipIf(!hasRedis)('Express + redisStore when Redis fails', () => {
 
       await start()
       const back = await answersAgain(cookie)
-      expect(back.body).toEqual({ data: { cart: 'apple' }, userId: 'alice' })
+      expect(back.body).toEqual({ data: { cart: 'apple' }, userId: 'alice', isNew: false })
+      expect(unhandled).toEqual([])
+    })
+  }
+
+  for (const [outage, stop, start] of [
+    ['stopped (killed)', () => redis.kill(), () => redis.restart()],
+    ['hanging (paused)', async () => redis.pause(), async () => redis.resume()],
+  ] as const) {
+    it(`keeps the old session, with its data, when a login while Redis is ${outage} answers 503`, async () => {
+      const cookie = await loggedIn('bruno')
+      running.events.length = 0
+      // The session loads while Redis answers; Redis fails while the handler waits; then login().
+      const pending = request(running.server).post('/login/bruno?delay=300').set('Cookie', cookie).then((res) => res)
+      await sleep(100)
+      await stop()
+      let login: request.Response
+      try {
+        login = await pending
+      } finally {
+        await start()
+      }
+      expect(login.status).toBe(503)
+      expect(cookieOf(login)).toBeUndefined()
+      expect(running.events.filter((event) => event.type === 'store.error').map((event) => event.operation)).toContain('rename')
+      const back = await answersAgain(cookie)
+      expect(back.body).toEqual({ data: { cart: 'apple' }, userId: 'bruno', isNew: false })
+      // Once more, now that Redis answers: the login goes through and the old cookie stops working.
+      const fresh = cookieOf(await request(running.server).post('/login/bruno').set('Cookie', cookie).expect(200))!
+      expect((await request(running.server).get('/data').set('Cookie', fresh).expect(200)).body).toEqual({ data: { cart: 'apple' }, userId: 'bruno', isNew: false })
+      expect((await request(running.server).get('/data').set('Cookie', cookie).expect(200)).body).toEqual({ data: {}, userId: null, isNew: true })
       expect(unhandled).toEqual([])
     })
   }

@@ -1,5 +1,6 @@
 // Express + sesame + redisStore over real HTTP: concurrent requests on one session lose no write,
-// and a request still running when the user logs out cannot bring the session back.
+// a request still running when the user logs out cannot bring the session back, and an idle timeout
+// is audited as an expiry, not as a forged cookie.
 import request from 'supertest'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { redisStore } from '@sesame/redis'
@@ -49,7 +50,7 @@ describe.skipIf(!hasRedis)('Express + redisStore over HTTP', () => {
     const slowResponses = await Promise.all(slow)
 
     const after = await request(running.server).get('/data').set('Cookie', cookie).expect(200)
-    expect(after.body).toEqual({ data: {}, userId: null })
+    expect(after.body).toEqual({ data: {}, userId: null, isNew: true })
     expect(await running.sessions.engine.listUserSessions('alice')).toEqual([])
     // A slow request may only have written into a fresh session of its own (one that arrived after
     // the logout and got a new cookie); none wrote into the logged-out session or bound alice again.
@@ -64,5 +65,26 @@ describe.skipIf(!hasRedis)('Express + redisStore over HTTP', () => {
       if (Object.keys(fields).some((field) => field.startsWith('d:late'))) sessionsWithLateKeys++
     }
     expect(sessionsWithLateKeys).toBe(freshSessions)
+  })
+
+  it('audits a session past its idle timeout as session.expired (idle), never as session.rejected', async () => {
+    const idle = await startApp(redisStore({ client, prefix }), { idleTimeout: 300 })
+    try {
+      const cookie = cookieOf(await request(idle.server).post('/login/erin').expect(200))!
+      await request(idle.server).post('/set/cart?value=apple').set('Cookie', cookie).expect(200)
+      await new Promise((resolve) => setTimeout(resolve, 450))
+      idle.events.length = 0
+      const after = await request(idle.server).get('/data').set('Cookie', cookie).expect(200)
+      expect(after.body).toEqual({ data: {}, userId: null, isNew: true })
+      expect(after.headers['set-cookie']?.[0]).toMatch(/^sid=;.*Expires=Thu, 01 Jan 1970/)
+      expect(idle.events.map((event) => [event.type, event.reason])).toEqual([['session.expired', 'idle']])
+      expect(idle.events[0]!.userId).toBe('erin')
+      // The same cookie again: the session is gone for good now (not reported twice).
+      await request(idle.server).get('/data').set('Cookie', cookie).expect(200)
+      expect(idle.events.filter((event) => event.type === 'session.expired')).toHaveLength(1)
+      expect(await idle.sessions.engine.listUserSessions('erin')).toEqual([])
+    } finally {
+      await idle.close()
+    }
   })
 })

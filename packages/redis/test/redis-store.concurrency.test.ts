@@ -1,26 +1,27 @@
 // Races between processes, played with several Redis connections (one store per connection, as
-// several app processes would have) against one real Redis server.
+// several app processes would have) against one real Redis server and one real Redis Cluster, through
+// node-redis and through ioredis.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { redisStore, type RedisStore } from '@sesame/redis'
-import { hasRedis } from '../../../test/support/redis.js'
 import { aRecord, anUpdate, newId } from '../../../test/support/store-contract.js'
-import { connectClient, deleteUnder, keysUnder, uniquePrefix, type TestClient } from './support/redis-fixture.js'
+import { flavours, type Connection } from './support/cluster-clients.js'
+import { uniquePrefix } from './support/redis-fixture.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const PROCESSES = 5
 
-describe.skipIf(!hasRedis)('redisStore under concurrency', () => {
+for (const flavour of flavours) describe.skipIf(!flavour.available)(`redisStore under concurrency (${flavour.name})`, () => {
   const prefix = uniquePrefix('concurrency')
-  let clients: TestClient[]
+  let clients: Connection[]
   let stores: RedisStore[]
 
   beforeAll(async () => {
-    clients = await Promise.all(Array.from({ length: PROCESSES }, () => connectClient()))
-    stores = clients.map((client) => redisStore({ client, prefix }))
+    clients = await Promise.all(Array.from({ length: PROCESSES }, () => flavour.connect()))
+    stores = clients.map((connection) => redisStore({ client: connection.client, prefix }))
   })
   afterAll(async () => {
-    await deleteUnder(clients[0]!, prefix)
-    for (const client of clients) client.destroy()
+    await clients[0]!.deleteUnder(prefix)
+    for (const connection of clients) await connection.close()
   })
 
   const storeFor = (i: number) => stores[i % PROCESSES]!
@@ -53,7 +54,7 @@ describe.skipIf(!hasRedis)('redisStore under concurrency', () => {
 
     expect(await stores[2]!.get(id)).toBeUndefined()
     expect(await stores[3]!.listByUser(userId)).toEqual([])
-    const keys = await keysUnder(clients[0]!, prefix)
+    const keys = await clients[0]!.keysUnder(prefix)
     expect(keys.filter((key) => key.includes(id))).toEqual([])
   })
 

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http'
 import express, { type NextFunction, type Request, type Response } from 'express'
 import type { AuditEvent, SessionStore } from '@sesame/core'
 import { session, type SessionMiddleware } from '@sesame/express'
+import type { SessionOptions } from '@sesame/core'
 
 export const secret = 'redis-http-test-secret-0123456789abcdef'
 
@@ -13,10 +14,10 @@ export interface RunningApp {
   close(): Promise<void>
 }
 
-export async function startApp(store: SessionStore): Promise<RunningApp> {
+export async function startApp(store: SessionStore, options: Partial<SessionOptions> = {}): Promise<RunningApp> {
   const events: AuditEvent[] = []
   const app = express()
-  const sessions = session({ secret, store, audit: { hooks: [(event) => void events.push(event)] } })
+  const sessions = session({ ...options, secret, store, audit: { hooks: [(event) => void events.push(event)] } })
   app.use(sessions)
   app.post('/set/:key', async (req: Request, res: Response) => {
     const delay = Number(req.query.delay ?? 0)
@@ -25,9 +26,12 @@ export async function startApp(store: SessionStore): Promise<RunningApp> {
     res.json({ ok: true })
   })
   app.get('/data', (req: Request, res: Response) => {
-    res.json({ data: { ...req.session }, userId: (req.session.meta as { userId?: string }).userId ?? null })
+    res.json({ data: { ...req.session }, userId: (req.session.meta as { userId?: string }).userId ?? null, isNew: req.session.isNew })
   })
   app.post('/login/:user', async (req: Request, res: Response) => {
+    // ?delay=ms: the session is loaded, then the login waits (so a test can break Redis in between).
+    const delay = Number(req.query.delay ?? 0)
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay))
     await req.session.login(req.params.user as string)
     res.json({ ok: true })
   })
