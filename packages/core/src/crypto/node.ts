@@ -5,7 +5,7 @@
 // primitive is implemented in this package.
 
 import * as Iron from '@hapi/iron'
-import { createHash, createHmac, randomBytes as nodeRandomBytes, timingSafeEqual } from 'node:crypto'
+import { createHash, createHmac, randomBytes as nodeRandomBytes } from 'node:crypto'
 import type { IronPassword } from './types.js'
 
 export type { IronPassword } from './types.js'
@@ -30,10 +30,6 @@ export function hmacSha256(key: Uint8Array, text: string): Uint8Array | Promise<
   return createHmac('sha256', key).update(text, 'utf8').digest()
 }
 
-/** Compare two byte strings in time independent of where they differ (false when lengths differ). */
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && timingSafeEqual(a, b)
-}
 
 // @hapi/iron takes key bytes only as a Buffer (any other object is read as a password string).
 function buffer(bytes: Uint8Array): Buffer {

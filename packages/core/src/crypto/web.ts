@@ -52,13 +52,6 @@ export function hmacSha256(key: Uint8Array, text: string): Uint8Array | Promise<
     .then((mac) => new Uint8Array(mac))
 }
 
-/** Compare two byte strings in time independent of where they differ (false when lengths differ). */
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  let difference = 0
-  for (let i = 0; i < a.length; i++) difference |= a[i]! ^ b[i]!
-  return difference === 0
-}
 
 /** An iron `Fe26.2` seal of the JSON value under pre-derived keys (iron-webcrypto, its default algorithms). */
 export function sealIron(value: unknown, password: IronPassword): Promise<string> {
