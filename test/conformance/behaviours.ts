@@ -1,4 +1,4 @@
-// DESIGN.md's behaviours 1-16, written once, run over real HTTP against every adapter's harness.
+// The behaviours 1-16 of docs/architecture.md ("The behaviours every adapter must show"), written once, run over real HTTP against every adapter's harness.
 // A behaviour that passes on one adapter and fails on another is a bug in that adapter.
 import type { Server } from 'node:http'
 import request, { type Response } from 'supertest'
