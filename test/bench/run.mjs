@@ -39,6 +39,8 @@ const { values: args } = parseArgs({
     'no-scale': { type: 'boolean', default: false },
     'scale-creations': { type: 'string' },
     'scale-max': { type: 'string' },
+    'no-memory': { type: 'boolean', default: false },
+    'memory-counts': { type: 'string' },
     'quiet-wait': { type: 'string' },
     out: { type: 'string' },
     'report-only': { type: 'boolean', default: false },
@@ -48,7 +50,7 @@ const { values: args } = parseArgs({
 
 if (args.help) {
   console.log(`usage: pnpm bench [--quick] [--rounds N] [--seconds S] [--warmup S] [--warmup-new S] [--rows id,id] [--cases cookie,new,fixed] [--rate N] [--fixed-rate N]
-                  [--no-scale] [--scale-creations N] [--scale-max N] [--quiet-wait S] [--out file.md] [--report-only]
+                  [--no-scale] [--scale-creations N] [--scale-max N] [--no-memory] [--memory-counts N,N] [--quiet-wait S] [--out file.md] [--report-only]
 rows: ${ROWS.map((row) => row.id).join(', ')}`)
   process.exit(0)
 }
@@ -83,6 +85,9 @@ const settings = {
   rate: args.rate ? Number(args.rate) : undefined,
   scaleCreations: Number(args['scale-creations'] ?? (quick ? 200_000 : 1_000_000)),
   scaleMax: Number(args['scale-max'] ?? (quick ? 20_000 : 100_000)),
+  // Sessions held in each store of the memory case (bytes per session): the default memoryStore max,
+  // and ten times that.
+  memoryCounts: (args['memory-counts'] ?? (quick ? '10000' : '10000,100000')).split(',').map(Number),
   // Seconds the whole run may spend waiting for other work on the machine to calm down before a
   // measurement (0 disables). Bounded so that a busy machine still gets a run in the time budget.
   quietWaitSeconds: Number(args['quiet-wait'] ?? (quick ? 3 : 15)),
@@ -230,6 +235,20 @@ async function runScale() {
   }
 }
 
+// ------------------------------------------------------------------ the memory case (bytes per session)
+
+async function runMemory() {
+  const child = forkPinned(`${here}memory.mjs`, [JSON.stringify({ counts: settings.memoryCounts })], 0, ['--expose-gc', '--max-old-space-size=4096'])
+  try {
+    const message = await nextMessage(child, ['memory'], 600_000, 'memory case')
+    return message.result
+  } catch (error) {
+    return { error: error.message.slice(0, 600) }
+  } finally {
+    await stopChild(child)
+  }
+}
+
 // ------------------------------------------------------------------ main
 
 const startedAt = Date.now()
@@ -274,6 +293,14 @@ if (args.scale && !args['no-scale']) {
   else for (const store of scale.stores) console.log(`  ${store.label.padEnd(40)} ${store.summary}`)
 }
 
+let memory
+if (!args['no-memory']) {
+  console.log(`memory case: bytes per session at ${settings.memoryCounts.map((count) => count.toLocaleString('en')).join(' and ')} sessions held, every store row`)
+  memory = await runMemory()
+  if (memory.error) console.log(`memory case failed: ${memory.error}`)
+  else for (const store of memory.stores) console.log(`  ${store.label.padEnd(44)} ${store.count.toLocaleString('en').padStart(7)} ${store.unavailable ? `n/a (${store.unavailable})` : `${Math.round(store.bytesPerSession)} B heap + ${Math.round(store.offHeapBytesPerSession)} B off-heap per session${store.redisBytesPerSession !== undefined ? `, Redis ${Math.round(store.redisBytesPerSession)} B` : ''}`}`)
+}
+
 // ------------------------------------------------------------------ the audit sink on its own
 // Events per second @sesame/audit-log's fileSink sustains end to end (write -> encrypt -> append ->
 // close), from the package's own throughput script, pinned like a server; median of the rounds.
@@ -309,6 +336,7 @@ const results = {
   rows: rows.map(({ id, group, label, kind, bare, peers, redis }) => ({ id, group, label, kind, bare, peers, redis })),
   measurements,
   scale,
+  memory,
   machine: collectMachineInfo(),
   startedAt: new Date(startedAt).toISOString(),
   durationSeconds: (Date.now() - startedAt) / 1000,

@@ -76,6 +76,9 @@ describe('sealing on both branches of #crypto', () => {
     const b = await sealer.seal({ sid, createdAt: 1 })
     expect(a).not.toBe(b)
     expect(a.split('*')[3]).not.toBe(b.split('*')[3])
+    // A fresh seal is not cached (most new sessions never come back); its first return verifies it.
+    expect(sealer.peek(a)).toBeUndefined()
+    expect(await sealer.unseal(a)).toEqual({ sid, createdAt: 1, stale: false })
     expect(sealer.peek(a)).toEqual({ sid, createdAt: 1, stale: false })
     const other = new branches[name].Sealer(secrets)
     expect(other.peek(a)).toBeUndefined()

@@ -28,6 +28,25 @@ function recordSize(record: SessionRecord): number {
   return size
 }
 
+/**
+ * The frozen record a store entry holds: `base`'s fixed fields with the ones that change. Written out
+ * field by field, not as `Object.freeze({ ...base, ... })`: V8 keeps a frozen spread copy as a
+ * dictionary, 448 bytes of heap per record here against 160 for this literal (measured with 100,000
+ * records), and the store holds one per session.
+ */
+function storedRecord(base: SessionRecord, data: SessionRecord['data'], userId: string | undefined, lastActiveAt: number, expiresAt: number): SessionRecord {
+  return Object.freeze({
+    data,
+    userId,
+    createdAt: base.createdAt,
+    lastActiveAt,
+    expiresAt,
+    absoluteExpiresAt: base.absoluteExpiresAt,
+    ip: base.ip,
+    userAgent: base.userAgent,
+  })
+}
+
 type Tier = LRUCache<string, SessionRecord>
 /**
  * How many renamed-away records are kept for undoRename. A rename here is synchronous, so the engine
@@ -61,10 +80,17 @@ export class MemoryStore implements SessionStore {
     this.#maxBytes = options.maxBytes
     // Each tier alone may hold up to the whole budget (when the other is empty); the shared budget
     // is enforced across both by #makeRoom and #shrinkToBytes.
-    const tier = (): Tier =>
+    // Bounded by `max`, lru-cache allocates its arrays for `max` entries up front (~32 bytes of heap
+    // and ~12 outside it per entry): right for the anonymous tier, which a flood of new sessions fills,
+    // but the users tier is mostly small. It is bounded by the same count through `maxSize` instead
+    // (one unit per session), and its arrays grow with what it holds.
+    const tier = (preallocate: boolean): Tier =>
       new LRUCache<string, SessionRecord>({
-        max,
-        ...(options.maxBytes ? { maxSize: options.maxBytes, sizeCalculation: recordSize } : {}),
+        ...(options.maxBytes
+          ? { max: preallocate ? max : 0, maxSize: options.maxBytes, sizeCalculation: recordSize }
+          : preallocate
+            ? { max }
+            : { maxSize: max, sizeCalculation: () => 1 }),
         // Date-based clock: deadlines are epoch times, and tests may fake Date.
         perf: clock,
         ttlResolution: 0,
@@ -79,8 +105,8 @@ export class MemoryStore implements SessionStore {
           else this.#notify({ type: 'expired', id, record })
         },
       })
-    this.#anonymous = tier()
-    this.#users = tier()
+    this.#anonymous = tier(true)
+    this.#users = tier(false)
     this.#sweep = setInterval(() => this.purgeExpired(), sweepMs)
     ;(this.#sweep as { unref?: () => void }).unref?.()
   }
@@ -175,7 +201,7 @@ export class MemoryStore implements SessionStore {
       // An expired entry under this id may linger until the sweep: it is gone now.
       this.#remove(id)
     }
-    const frozen = Object.freeze({ ...record, data: Object.freeze({ ...record.data }) })
+    const frozen = storedRecord(record, Object.freeze({ ...record.data }), record.userId, record.lastActiveAt, record.expiresAt)
     if (frozen.expiresAt <= Date.now()) return true
     this.#makeRoom()
     if (this.#put(id, frozen)) this.#index(id, frozen.userId)
@@ -188,13 +214,7 @@ export class MemoryStore implements SessionStore {
     const data: Record<string, string> = { ...current.data, ...update.set }
     for (const key of update.unset) delete data[key]
     const userId = update.userId === undefined ? current.userId : update.userId ?? undefined
-    const next: SessionRecord = Object.freeze({
-      ...current,
-      data: Object.freeze(data),
-      userId,
-      lastActiveAt: update.lastActiveAt,
-      expiresAt: Math.min(update.expiresAt, current.absoluteExpiresAt),
-    })
+    const next = storedRecord(current, Object.freeze(data), userId, update.lastActiveAt, Math.min(update.expiresAt, current.absoluteExpiresAt))
     if (userId !== current.userId) {
       // Bound or unbound: the session changes tier (same id, so the total count is unchanged).
       this.#remove(id)
@@ -206,7 +226,7 @@ export class MemoryStore implements SessionStore {
   touch(id: string, lastActiveAt: number, expiresAt: number): boolean {
     const current = this.get(id)
     if (!current) return false
-    this.#put(id, Object.freeze({ ...current, lastActiveAt, expiresAt: Math.min(expiresAt, current.absoluteExpiresAt) }))
+    this.#put(id, storedRecord(current, current.data, current.userId, lastActiveAt, Math.min(expiresAt, current.absoluteExpiresAt)))
     return true
   }
 
