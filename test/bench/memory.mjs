@@ -12,7 +12,7 @@
 // Driven in-process, without HTTP: the server processes of the bench rows hold the same objects.
 
 import { randomBytes, randomUUID } from 'node:crypto'
-import { importSesame, redisUrl, SECRET, Unavailable } from './rows.mjs'
+import { connectRedis, importSesame, redisUrl, SECRET, Unavailable } from './rows.mjs'
 
 const { counts } = JSON.parse(process.argv[2])
 const PREFIX_SESAME = 'sesame-bench:memory:sesame:'
@@ -25,18 +25,6 @@ function memoryAfterGc() {
   globalThis.gc()
   const { heapUsed, arrayBuffers } = process.memoryUsage()
   return { heapUsed, arrayBuffers }
-}
-
-async function redisClient() {
-  const { createClient } = await import('redis')
-  const client = createClient({ url: redisUrl(), socket: { connectTimeout: 2000, reconnectStrategy: false } })
-  client.on('error', () => {})
-  try {
-    await client.connect()
-  } catch (error) {
-    throw new Unavailable(`no Redis at ${redisUrl()} (${error.message})`)
-  }
-  return client
 }
 
 async function redisUsedMemory(client) {
@@ -112,7 +100,7 @@ const STORES = [
     redis: true,
     async build(count) {
       const { redisStore } = await importSesame('@sesame/redis')
-      const client = await redisClient()
+      const client = await connectRedis()
       await deleteKeys(client, PREFIX_SESAME)
       const store = redisStore({ client, prefix: PREFIX_SESAME })
       const sessions = await sesameSessions(count, store, this.label)
@@ -181,7 +169,7 @@ const STORES = [
     redis: true,
     async build() {
       const { RedisStore } = await import('connect-redis')
-      const client = await redisClient()
+      const client = await connectRedis()
       await deleteKeys(client, PREFIX_CONNECT)
       const store = new RedisStore({ client, prefix: PREFIX_CONNECT })
       const set = (id, value) => new Promise((resolve, reject) => store.set(id, value, (error) => (error ? reject(error) : resolve())))

@@ -61,7 +61,8 @@ export function redisUrl() {
 export const REDIS_PREFIX_SESAME = 'sesame-bench:sesame:'
 export const REDIS_PREFIX_CONNECT = 'sesame-bench:connect-redis:'
 
-async function connectRedis() {
+/** A node-redis client for the bench's Redis rows and memory case (fails as Unavailable when none answers). */
+export async function connectRedis() {
   const { createClient } = await import('redis')
   const client = createClient({ url: redisUrl(), socket: { connectTimeout: 2000, reconnectStrategy: false } })
   client.on('error', () => {})

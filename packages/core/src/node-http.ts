@@ -1,6 +1,8 @@
+/// <reference types="node" />
 // For adapters on Node's http.ServerResponse (Express, Koa's ctx.res): hold the response until the
 // session is committed, so the store write finishes and the Set-Cookie header is added before any
-// byte leaves. Duck-typed, no `node:` import: core stays Web-APIs only.
+// byte leaves. Duck-typed, no `node:` import (this subpath is for Node adapters only; core's main entry
+// never reaches it).
 //
 // How: holdResponse puts its own writeHead/write/end/flushHeaders on THAT response object (own
 // properties, wrapping whatever the response had: the framework's methods, or another middleware's
@@ -133,4 +135,17 @@ export function holdResponse(res: HoldableResponse, commit: Commit, onError: (er
       return hold.call(name, original, args)
     }
   }
+}
+
+const ignoredTrustProxy = new Set<string>()
+
+/**
+ * sesame's `trustProxy` means nothing to an adapter whose framework decides the client address and
+ * protocol itself (Express's `trust proxy`, Koa's `app.proxy`): say so once per process and adapter,
+ * with the framework's own setting to use instead. A process warning, code SESAME_TRUST_PROXY_IGNORED.
+ */
+export function warnTrustProxyIgnored(adapter: string, instead: string): void {
+  if (ignoredTrustProxy.has(adapter)) return
+  ignoredTrustProxy.add(adapter)
+  process.emitWarning(`${adapter} ignores sesame's \`trustProxy\` option: ${instead}`, { code: 'SESAME_TRUST_PROXY_IGNORED' })
 }

@@ -4,9 +4,8 @@
 // errors to next(err) while headers are still unsent.
 
 import { createEngine, translateOptions, type CookieOptions, type Engine, type RequestState, type Session, type SessionOptions } from '@sesame/core'
-import { holdResponse } from '@sesame/core/node-http'
+import { holdResponse, warnTrustProxyIgnored } from '@sesame/core/node-http'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
-import { warnTrustProxyIgnored } from './trust-proxy-warning.js'
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -63,7 +62,12 @@ const SESSION_ID: PropertyDescriptor = {
 }
 
 export function session(options: ExpressSessionOptions): SessionMiddleware {
-  if (options?.trustProxy !== undefined) warnTrustProxyIgnored()
+  if (options?.trustProxy !== undefined) {
+    warnTrustProxyIgnored(
+      '@sesame/express',
+      "the client address and protocol come from Express's req.ip and req.protocol. Behind a proxy, set Express's own setting instead, e.g. app.set('trust proxy', 1) for one proxy in front (https://expressjs.com/en/guide/behind-proxies.html).",
+    )
+  }
   const engine = createEngine(translateOptions(options, 'express').options)
 
   const load = async (req: Request, path: string): Promise<RequestState> => {

@@ -5,9 +5,8 @@
 // that bypass Koa's own response (ctx.respond = false, direct ctx.res writes, handled errors).
 
 import { createEngine, translateOptions, type CookieOptions, type Engine, type KoaCompat, type RequestInfo, type RequestState, type Session, type SessionOptions } from '@sesame/core'
-import { appendSetCookie, holdResponse } from '@sesame/core/node-http'
+import { appendSetCookie, holdResponse, warnTrustProxyIgnored } from '@sesame/core/node-http'
 import type { Context, Middleware, Next } from 'koa'
-import { warnTrustProxyIgnored } from './trust-proxy-warning.js'
 
 declare module 'koa' {
   interface DefaultContext {
@@ -153,7 +152,12 @@ export function session(options: KoaSessionOptions, app: KoaApp): SessionMiddlew
 export function session(app: KoaApp, options: KoaSessionOptions): SessionMiddleware
 export function session(first: KoaSessionOptions | KoaApp, second?: KoaApp | KoaSessionOptions): SessionMiddleware {
   const [options, app] = isApp(first) ? [second as KoaSessionOptions, first] : [first, second as KoaApp | undefined]
-  if (options?.trustProxy !== undefined) warnTrustProxyIgnored()
+  if (options?.trustProxy !== undefined) {
+    warnTrustProxyIgnored(
+      '@sesame/koa',
+      "the client address and protocol come from Koa's ctx.ip and ctx.protocol. Behind a proxy, set Koa's own settings instead: app.proxy = true and app.maxIpsCount = 1 for one proxy in front that appends to X-Forwarded-For.",
+    )
+  }
   const translated = translateOptions(options, 'koa', { koaSignature: app !== undefined })
   const engine = createEngine(translated.options)
   const compat: KoaCompat = translated.koa
