@@ -4,22 +4,30 @@
 // byte leaves. Duck-typed, no `node:` import (this subpath is for Node adapters only; core's main entry
 // never reaches it).
 //
-// How: holdResponse puts its own writeHead/write/end/flushHeaders on THAT response object (own
-// properties, wrapping whatever the response had: the framework's methods, or another middleware's
-// wrappers). Nothing shared is touched: no framework prototype, not Node's ServerResponse.prototype,
-// not the socket, so other apps in the process and responses sesame does not hold are unaffected.
+// How: holdResponse puts its own writeHead/write/end on THAT response object (own properties,
+// wrapping whatever the response had: the framework's methods, or another middleware's wrappers).
+// Nothing shared is touched: no framework prototype, not Node's ServerResponse.prototype, not the
+// socket, so other apps in the process and responses sesame does not hold are unaffected.
 //
-// Why these four and not an on-headers style hook: a hook on writeHead runs synchronously just before
+// Why these three and not an on-headers style hook: a hook on writeHead runs synchronously just before
 // the headers are written, and the body bytes follow in the same call; the commit is asynchronous (a
-// store write), so the call itself has to wait. Every way out goes through one of the four:
+// store write), so the call itself has to wait. Every way out goes through one of the three:
 // res.end(body) with no writeHead (Node writes the headers implicitly from inside write/end),
-// piped streams (write, then end), redirects, 304s and HEAD (end), flushHeaders.
+// piped streams (write, then end), redirects, 304s and HEAD (end). flushHeaders() needs no wrapper of
+// its own: Node's flushHeaders calls writeHead (held) and then sends what it has, which is nothing
+// while the headers are held; once the commit settles, headers that were built but not yet sent are
+// flushed, so a flushHeaders() (server-sent events) still gets its headers out before the body.
+//
+// Why not four: on Express every own property added to a response gives it a new hidden class, which
+// V8 builds by copying the ~45 entries of the response's descriptor array (~25,000 instructions per
+// property, test/bench/analysis.md); the fourth wrapper cost as much as sesame's whole engine load.
 //
 // The first of those calls starts the commit; it and every later call are queued and replayed in
 // order once the commit settles, with the cookie added first.
 
 export interface HoldableResponse {
   readonly headersSent: boolean
+  readonly writableEnded?: boolean
   writeHead(...args: unknown[]): unknown
   write(...args: unknown[]): boolean
   end(...args: unknown[]): unknown
@@ -32,9 +40,9 @@ export interface HoldableResponse {
 /** What holdResponse waits for: the Set-Cookie value to add, or undefined for none. */
 export type Commit = () => string | undefined | PromiseLike<string | undefined>
 
-type Method = 'writeHead' | 'write' | 'end' | 'flushHeaders'
+type Method = 'writeHead' | 'write' | 'end'
 type Fn = (...args: unknown[]) => unknown
-const METHODS: readonly Method[] = ['writeHead', 'write', 'end', 'flushHeaders']
+const METHODS: readonly Method[] = ['writeHead', 'write', 'end']
 const ABANDONED_HEADERS = ['content-type', 'content-length', 'content-encoding', 'content-disposition', 'location', 'etag', 'last-modified']
 
 /** Add one Set-Cookie value, keeping any the app set. */
@@ -47,7 +55,7 @@ export function appendSetCookie(res: Pick<HoldableResponse, 'getHeader' | 'setHe
 
 /** What a held call returns to its caller before it has really run. */
 function placeholder(name: Method, res: HoldableResponse): unknown {
-  return name === 'write' ? true : name === 'flushHeaders' ? undefined : res
+  return name === 'write' ? true : res
 }
 
 type Phase =
@@ -59,7 +67,7 @@ type Phase =
 /** One response's hold: the commit to run at its first write, and the calls held meanwhile. */
 class Hold {
   phase: Phase = 'open'
-  readonly queue: Array<[Fn, unknown[]]> = []
+  readonly queue: Array<[Method, Fn, unknown[]]> = []
   readonly #res: HoldableResponse
   readonly #commit: Commit
   readonly #onError: (error: unknown) => void
@@ -78,14 +86,14 @@ class Hold {
       case 'failed':
         // The handler may still be writing (a piped stream): once the error response has ended,
         // its late writes are dropped instead of raising "write after end".
-        if ((res as { writableEnded?: boolean }).writableEnded === true) return name === 'write' ? false : res
+        if (res.writableEnded === true) return name === 'write' ? false : res
         return original.apply(res, args)
       case 'holding':
-        this.queue.push([original, args])
+        this.queue.push([name, original, args])
         return placeholder(name, res)
       case 'open':
         this.phase = 'holding'
-        this.queue.push([original, args])
+        this.queue.push([name, original, args])
         this.#start()
         return placeholder(name, res)
     }
@@ -104,7 +112,25 @@ class Hold {
     const res = this.#res
     this.phase = 'committed'
     if (cookie !== undefined && !res.headersSent) appendSetCookie(res, cookie)
-    for (const [method, args] of this.queue.splice(0)) method.apply(res, args)
+    let wrote = false
+    for (const [name, method, args] of this.queue.splice(0)) {
+      // A second writeHead while held (writeHead, then flushHeaders, which calls it again): the
+      // headers are built by the first; Node would throw ERR_HTTP_HEADERS_SENT here, in a microtask.
+      if (name === 'writeHead' && res.headersSent) continue
+      if (name !== 'writeHead') wrote = true
+      try {
+        method.apply(res, args)
+      } catch (error) {
+        // What the app would have got from a direct call (an invalid status code, say) reaches the
+        // framework's error path instead of escaping as an unhandled rejection.
+        this.queue.length = 0
+        this.#onError(error)
+        return
+      }
+    }
+    // Headers built by a held writeHead or flushHeaders() but no byte yet: send them now, as an
+    // unheld flushHeaders() would have (a server-sent events stream waits for them).
+    if (!wrote && res.headersSent && !res.writableEnded) res.flushHeaders?.()
   }
 
   #fail(error: unknown): void {

@@ -81,6 +81,56 @@ describe('holdResponse', () => {
     }
   })
 
+  it('flushHeaders() for a stream (server-sent events): the headers, with the cookie, reach the client once committed, before any body', async () => {
+    const log: string[] = []
+    let finish: () => void = () => undefined
+    const url = await serve((_req, res) => {
+      holdResponse(held(res), slowCommit(log), () => log.push('error'))
+      res.setHeader('Content-Type', 'text/event-stream')
+      res.flushHeaders()
+      finish = () => res.end('data: done\n\n')
+    })
+    // fetch resolves on the headers: with nothing written yet, only the flush after the commit sends them.
+    const response = await fetch(url)
+    expect(log).toEqual(['committed'])
+    expect(response.headers.get('set-cookie')).toBe('sid=abc; Path=/')
+    expect(response.headers.get('content-type')).toBe('text/event-stream')
+    finish()
+    expect(await response.text()).toBe('data: done\n\n')
+  })
+
+  it('writeHead then flushHeaders while held: one status line, the explicit one, and no crash', async () => {
+    const log: string[] = []
+    const url = await serve((_req, res) => {
+      holdResponse(held(res), slowCommit(log), () => log.push('error'))
+      res.writeHead(202, { 'Content-Type': 'text/plain' })
+      res.flushHeaders()
+      setTimeout(() => res.end('accepted', () => log.push('sent')), 40)
+    })
+    const response = await fetch(url)
+    expect(response.status).toBe(202)
+    expect(response.headers.get('set-cookie')).toBe('sid=abc; Path=/')
+    expect(await response.text()).toBe('accepted')
+    expect(log).toEqual(['committed', 'sent'])
+  })
+
+  it("a held call that Node rejects when it finally runs (writeHead(1000)) reaches onError instead of crashing the process", async () => {
+    const log: string[] = []
+    const url = await serve((_req, res) => {
+      holdResponse(held(res), slowCommit(log), (error) => {
+        log.push(`onError: ${(error as { code?: string }).code}, headersSent=${res.headersSent}`)
+        res.statusCode = 500
+        res.end('error page')
+      })
+      res.writeHead(1000)
+      res.end('never')
+    })
+    const response = await fetch(url)
+    expect(response.status).toBe(500)
+    expect(await response.text()).toBe('error page')
+    expect(log).toEqual(['committed', 'onError: ERR_HTTP_INVALID_STATUS_CODE, headersSent=false'])
+  })
+
   it('a wrapper put on the response before the hold is kept and still held', async () => {
     const log: string[] = []
     const url = await serve((_req, res) => {
@@ -176,7 +226,8 @@ describe('holdResponse', () => {
     })
     expect((await fetch(url + 'held')).headers.get('set-cookie')).toBe('sid=x; Path=/')
     expect((await fetch(url + 'plain')).headers.get('set-cookie')).toBeNull()
-    expect(ownMethods).toEqual([['writeHead', 'write', 'end', 'flushHeaders'], []])
+    // flushHeaders needs no wrapper of its own (it goes through writeHead): three own methods, not four.
+    expect(ownMethods).toEqual([['writeHead', 'write', 'end'], []])
     expect({ writeHead: prototype.writeHead, write: prototype.write, end: prototype.end, flushHeaders: prototype.flushHeaders }).toEqual(before)
   })
 })
