@@ -56,7 +56,7 @@ async function touchReadOnly(context: EngineContext, state: RequestState): Promi
   if (!state.persisted || now - state.lastActiveAt < context.options.touchInterval) return
   const key = state.key!
   const expiresAt = nextExpiry(now, idleTimeoutOf(state, context.options), state.absoluteExpiresAt)
-  if (await storeCall(context.audit, 'touch', key, state.client, () => context.store.touch(key, now, expiresAt))) {
+  if (await storeCall(context.audit, 'touch', key, state, () => context.store.touch(key, now, expiresAt))) {
     state.lastActiveAt = now
     state.expiresAt = expiresAt
   }
@@ -91,13 +91,13 @@ export async function persist(context: EngineContext, state: RequestState, expli
   let applied: boolean
   if (changed) {
     const userId = state.userChanged ? (state.userId ?? null) : undefined
-    applied = await storeCall(audit, 'update', key, state.client, () => store.update(key, { set, unset, userId, lastActiveAt: now, expiresAt }))
+    applied = await storeCall(audit, 'update', key, state, () => store.update(key, { set, unset, userId, lastActiveAt: now, expiresAt }))
     if (applied) {
       state.snapshot = texts
       state.userChanged = false
     }
   } else if (state.touchRequested || now - state.lastActiveAt >= options.touchInterval) {
-    applied = await storeCall(audit, 'touch', key, state.client, () => store.touch(key, now, expiresAt))
+    applied = await storeCall(audit, 'touch', key, state, () => store.touch(key, now, expiresAt))
   } else {
     return
   }
@@ -146,7 +146,7 @@ export async function create(context: EngineContext, state: RequestState, texts:
   let sid = state.sid ?? newSessionId()
   for (let attempt = 0; ; attempt++) {
     const key = await storeKey(sid)
-    if (await storeCall(context.audit, 'create', key, state.client, () => context.store.create(key, record))) {
+    if (await storeCall(context.audit, 'create', key, state, () => context.store.create(key, record))) {
       markPersisted(state, sid, key, record)
       return
     }

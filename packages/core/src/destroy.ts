@@ -11,7 +11,7 @@ export async function destroy(context: EngineContext, state: RequestState, logou
   const knownToClient = state.persisted || state.hadCookie
   if (state.persisted) {
     const key = state.key!
-    await storeCall(context.audit, 'destroy', key, state.client, () => context.store.destroy(key))
+    await storeCall(context.audit, 'destroy', key, state, () => context.store.destroy(key))
     context.audit.emit(logout ? 'session.logout' : 'session.destroyed', key, state.client, { userId })
   } else if (state.sid !== undefined && state.hadCookie) {
     context.audit.emit(logout ? 'session.logout' : 'session.destroyed', await storeKey(state.sid), state.client, { userId })

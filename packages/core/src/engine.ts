@@ -106,7 +106,7 @@ export class Engine implements SessionHost {
   async reload(state: RequestState): Promise<void> {
     if (!state.persisted) return
     const key = state.key!
-    const record = await storeCall(this.audit, 'get', key, state.client, () => this.store.get(key))
+    const record = await storeCall(this.audit, 'get', key, state, () => this.store.get(key))
     if (!record || expiryReason(record, Date.now())) {
       resetState(state, this.options)
       state.clearCookie = true

@@ -32,21 +32,20 @@ export async function load(context: EngineContext, info: RequestInfo): Promise<R
   const { options, sealer, store, audit, limiter } = context
   const values = readCookie(info.cookie, options.cookie.name)
   const state = freshFor(context, info, values !== undefined)
-  const client = state.client
   if (values === undefined) return state
-  if (limiter.blocked(client.ip)) throw new SessionRejectLimit()
+  if (limiter.enabled && limiter.blocked(state.client.ip)) throw new SessionRejectLimit()
   let firstReason: UnsealRejectReason | undefined
   let rejectedValue = ''
   for (const value of values) {
-    const verified = await sealer.unseal(value)
+    const verified = sealer.peek(value) ?? (await sealer.unseal(value))
     if (typeof verified === 'string') {
       // Try the other values of our name (a stale cookie of another path may come first).
       firstReason ??= verified
       if (!rejectedValue) rejectedValue = value
       continue
     }
-    const key = await storeKey(verified.sid)
-    const record = await storeCall(audit, 'get', key, client, () => store.get(key))
+    const key = verified.key ?? (verified.key = await storeKey(verified.sid))
+    const record = await storeCall(audit, 'get', key, state, () => store.get(key))
     const now = Date.now()
     if (!record) {
       if (context.recentExpiries.take(key)) {
@@ -54,7 +53,7 @@ export async function load(context: EngineContext, info: RequestInfo): Promise<R
         state.clearCookie = true
       } else if (verified.createdAt + options.absoluteTimeout <= now) {
         // The store dropped it on its own (Redis expiry): the seal says it is past its absolute deadline.
-        audit.emit('session.expired', key, client, { reason: 'absolute', ageMs: now - verified.createdAt })
+        audit.emit('session.expired', key, state.client, { reason: 'absolute', ageMs: now - verified.createdAt })
         state.clearCookie = true
       } else {
         reject(context, state, 'unknown_session', key)
@@ -63,8 +62,8 @@ export async function load(context: EngineContext, info: RequestInfo): Promise<R
     }
     const expired = expiryReason(record, now)
     if (expired) {
-      emitExpired(context, key, record, expired, client)
-      await storeCall(audit, 'destroy', key, client, () => store.destroy(key))
+      emitExpired(context, key, record, expired, state.client)
+      await storeCall(audit, 'destroy', key, state, () => store.destroy(key))
       state.clearCookie = true
       return state
     }
@@ -85,8 +84,8 @@ export async function load(context: EngineContext, info: RequestInfo): Promise<R
 export function freshFor(context: EngineContext, info: RequestInfo, hadCookie: boolean): RequestState {
   const { options } = context
   return freshState(context.host, options, {
-    secure: isSecure(info, options.trustProxy),
-    client: boundedClient(clientInfo(info, options.trustProxy)),
+    secure: () => isSecure(info, options.trustProxy),
+    client: () => boundedClient(clientInfo(info, options.trustProxy)),
     hadCookie,
     readOnly: info.readOnly === true,
     flavour: info.flavour,

@@ -98,10 +98,10 @@ async function rename(context: EngineContext, state: RequestState, oldKey: strin
   const record = recordOf(context, state, texts, now)
   let renamed: boolean
   try {
-    renamed = await storeCall(audit, 'rename', key, state.client, () => store.rename(oldKey, key, record))
+    renamed = await storeCall(audit, 'rename', key, state, () => store.rename(oldKey, key, record))
   } catch (error) {
     // Best effort: if the store cannot take the undo either, it is reported and the rename's error goes out.
-    await storeCall(audit, 'undoRename', oldKey, state.client, () => store.undoRename(oldKey, key)).catch(() => {})
+    await storeCall(audit, 'undoRename', oldKey, state, () => store.undoRename(oldKey, key)).catch(() => {})
     throw error
   }
   if (renamed) {

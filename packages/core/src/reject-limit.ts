@@ -12,6 +12,11 @@ export class RejectLimiter {
     this.#limit = limit
   }
 
+  /** rejectLimit is on (a client address is worth working out only then). */
+  get enabled(): boolean {
+    return this.#limit > 0
+  }
+
   /** Count one rejection; true when this client is now over the limit. */
   hit(ip: string | undefined): boolean {
     if (this.#limit <= 0) return false

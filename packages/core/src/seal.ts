@@ -31,6 +31,8 @@ export interface SealedSession {
 export interface Verified extends SealedSession {
   /** Sealed with a secret other than the current sealing one: re-seal on this response. */
   stale: boolean
+  /** The store key of `sid` (store-key.ts), kept by load on first use: a returning cookie costs no hash. */
+  key: string | undefined
 }
 
 export type RejectReason = 'tampered' | 'malformed' | 'unknown_key'
@@ -107,7 +109,7 @@ export class Sealer {
     if (typeof sid !== 'string' || !SID_PATTERN.test(sid) || typeof createdAt !== 'number' || !Number.isFinite(createdAt)) {
       return 'tampered'
     }
-    const verified: Verified = { sid, createdAt, stale: password.id !== keyring.sealing.id }
+    const verified: Verified = { sid, createdAt, stale: password.id !== keyring.sealing.id, key: undefined }
     this.#verified.set(value, verified)
     return verified
   }

@@ -12,9 +12,16 @@ import { nextExpiry } from './timeouts.js'
 export interface RequestState {
   readonly host: SessionHost
   session: Session
-  /** The request arrived over HTTPS (directly, or per X-Forwarded-Proto with trustProxy). */
+  /**
+   * The request arrived over HTTPS (directly, or per X-Forwarded-Proto with trustProxy). Worked out on
+   * first read, as `client` is: only a cookie to set needs it.
+   */
   readonly secure: boolean
-  /** Client address, user agent, method and path, each already clipped to a fresh bounded copy. */
+  /**
+   * Client address, user agent, method and path, each already clipped to a fresh bounded copy. Worked
+   * out on first read (an event, a new record, rejectLimit): a plain read + write of an existing session
+   * never asks the framework for its client address (Express's req.ip walks proxy-addr).
+   */
   readonly client: ClientInfo
   /** The request presented a cookie of our name (so a destroy must clear it). */
   readonly hadCookie: boolean
@@ -63,45 +70,77 @@ export interface RequestState {
 
 export type Timeouts = LifetimeOptions
 
-/** A new, empty, unsaved session for this request. */
-export function freshState(
-  host: SessionHost,
-  timeouts: Timeouts,
-  request: { secure: boolean; client: ClientInfo; hadCookie: boolean; readOnly: boolean; flavour?: 'express' | 'koa' | undefined },
-): RequestState {
-  const now = Date.now()
-  const remembered = timeouts.remember !== undefined
-  const absoluteExpiresAt = absoluteDeadline({ remembered, rememberMs: timeouts.remember }, timeouts, now)
-  const state: RequestState = {
-    host,
-    session: undefined as unknown as Session, // set just below: the Session needs its state first
-    secure: request.secure,
-    client: request.client,
-    hadCookie: request.hadCookie,
-    readOnly: request.readOnly,
-    sid: undefined,
-    key: undefined,
-    isNew: true,
-    persisted: false,
-    clearCookie: false,
-    destroyed: false,
-    snapshot: {},
-    userId: undefined,
-    userChanged: false,
-    createdAt: now,
-    lastActiveAt: now,
-    expiresAt: nextExpiry(now, idleTimeoutOf({ remembered }, timeouts), absoluteExpiresAt),
-    absoluteExpiresAt,
-    cookieNeedsSet: true,
-    touchRequested: false,
-    record: undefined,
-    flavour: request.flavour,
-    remembered,
-    rememberMs: timeouts.remember,
-    lifetimeChanged: false,
-    manualCommit: undefined,
-    cookieView: undefined,
+/** How freshState learns the request's protocol and client: asked on first read, at most once. */
+export interface RequestFacts {
+  secure: () => boolean
+  client: () => ClientInfo
+  hadCookie: boolean
+  readOnly: boolean
+  flavour?: 'express' | 'koa' | undefined
+}
+
+/**
+ * RequestState as a class, so that `secure` and `client` can be lazy getters on its prototype: the
+ * same getters on each object (an object literal) cost every request a runtime call to build them.
+ */
+class State implements RequestState {
+  readonly host: SessionHost
+  session: Session = undefined as unknown as Session // set by freshState: the Session needs its state first
+  readonly hadCookie: boolean
+  readonly readOnly: boolean
+  sid: string | undefined = undefined
+  key: string | undefined = undefined
+  isNew = true
+  persisted = false
+  clearCookie = false
+  destroyed = false
+  snapshot: Record<string, string> = {}
+  userId: string | undefined = undefined
+  userChanged = false
+  createdAt: number
+  lastActiveAt: number
+  expiresAt: number
+  absoluteExpiresAt: number
+  cookieNeedsSet = true
+  touchRequested = false
+  record: SessionRecord | undefined = undefined
+  readonly flavour: 'express' | 'koa' | undefined
+  remembered: boolean
+  rememberMs: number | undefined
+  lifetimeChanged = false
+  manualCommit: (() => Promise<void>) | undefined = undefined
+  cookieView: object | undefined = undefined
+  readonly #facts: RequestFacts
+  #secure: boolean | undefined
+  #client: ClientInfo | undefined
+
+  constructor(host: SessionHost, timeouts: Timeouts, facts: RequestFacts) {
+    const now = Date.now()
+    this.host = host
+    this.hadCookie = facts.hadCookie
+    this.readOnly = facts.readOnly
+    this.flavour = facts.flavour
+    this.#facts = facts
+    this.remembered = timeouts.remember !== undefined
+    this.rememberMs = timeouts.remember
+    this.createdAt = now
+    this.lastActiveAt = now
+    this.absoluteExpiresAt = absoluteDeadline(this, timeouts, now)
+    this.expiresAt = nextExpiry(now, idleTimeoutOf(this, timeouts), this.absoluteExpiresAt)
   }
+
+  get secure(): boolean {
+    return (this.#secure ??= this.#facts.secure())
+  }
+
+  get client(): ClientInfo {
+    return (this.#client ??= this.#facts.client())
+  }
+}
+
+/** A new, empty, unsaved session for this request. */
+export function freshState(host: SessionHost, timeouts: Timeouts, facts: RequestFacts): RequestState {
+  const state = new State(host, timeouts, facts)
   state.session = sessionFor(state)
   return state
 }

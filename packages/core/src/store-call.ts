@@ -7,18 +7,21 @@ import { SesameError, SessionStoreUnavailable } from './errors.js'
 
 export type StoreOperation = 'get' | 'create' | 'update' | 'touch' | 'rename' | 'undoRename' | 'destroy' | 'listByUser' | 'destroyByUser'
 
-/** `subject` is the store key of the session concerned ('' when the call is about a user). */
+/**
+ * `subject` is the store key of the session concerned ('' when the call is about a user); `request`
+ * is whose request it is (its `client` is read only for a failure's event).
+ */
 export async function storeCall<T>(
   audit: Audit,
   operation: StoreOperation,
   subject: string,
-  client: ClientInfo | undefined,
+  request: { readonly client: ClientInfo } | undefined,
   call: () => T | Promise<T>,
 ): Promise<T> {
   try {
     return await call()
   } catch (error) {
-    throw storeFailure(audit, operation, subject, client, error)
+    throw storeFailure(audit, operation, subject, request?.client, error)
   }
 }
 

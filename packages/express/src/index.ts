@@ -3,7 +3,7 @@
 // `trust proxy` setting); holds this request's response until the engine has committed; hands store
 // errors to next(err) while headers are still unsent.
 
-import { createEngine, translateOptions, type CookieOptions, type Engine, type RequestState, type Session, type SessionOptions } from '@sesame/core'
+import { createEngine, translateOptions, type CookieOptions, type Engine, type RequestInfo, type RequestState, type Session, type SessionOptions } from '@sesame/core'
 import { holdResponse, warnTrustProxyIgnored } from '@sesame/core/node-http'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 
@@ -61,6 +61,38 @@ const SESSION_ID: PropertyDescriptor = {
   },
 }
 
+/**
+ * What the engine learns about an Express request. The client address and protocol are Express's own
+ * answers, which honour the app's `trust proxy` setting (proxy-addr); no forwarded headers are passed
+ * on, so sesame's trustProxy has nothing to decide here. Both are getters the engine reads only when it
+ * needs them (an event, a new session's record or cookie): req.ip and req.protocol are not free on
+ * Express. A class, so the getters live on one prototype instead of being built for every request.
+ */
+class ExpressRequestInfo implements RequestInfo {
+  readonly cookie: string | undefined
+  readonly userAgent: string | undefined
+  readonly method: string
+  readonly path: string
+  readonly flavour = 'express' as const
+  readonly #req: Request
+
+  constructor(req: Request, path: string) {
+    this.#req = req
+    this.cookie = req.headers.cookie
+    this.userAgent = req.headers['user-agent']
+    this.method = req.method
+    this.path = path
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.#req.ip
+  }
+
+  get encrypted(): boolean {
+    return this.#req.protocol === 'https'
+  }
+}
+
 export function session(options: ExpressSessionOptions): SessionMiddleware {
   if (options?.trustProxy !== undefined) {
     warnTrustProxyIgnored(
@@ -70,19 +102,7 @@ export function session(options: ExpressSessionOptions): SessionMiddleware {
   }
   const engine = createEngine(translateOptions(options, 'express').options)
 
-  const load = async (req: Request, path: string): Promise<RequestState> => {
-    return engine.load({
-      cookie: req.headers.cookie,
-      // Express's own answers, which honour the app's `trust proxy` setting (proxy-addr). No
-      // forwarded headers are passed on: sesame's trustProxy has nothing to decide here.
-      remoteAddress: req.ip,
-      encrypted: req.protocol === 'https',
-      userAgent: req.headers['user-agent'],
-      method: req.method,
-      path,
-      flavour: 'express',
-    })
-  }
+  const load = (req: Request, path: string): Promise<RequestState> => engine.load(new ExpressRequestInfo(req, path))
 
   /** express-session's `unset: 'destroy'`: `req.session = null` (or `delete req.session`) destroys it first. */
   const commit = (req: Request, state: RequestState): Promise<string | undefined> => {
