@@ -27,6 +27,30 @@ export const TARGETS = {
   maxBytesPerSession: 400,
 }
 
+/**
+ * The ratio targets, in the order of the report's table: the sesame row, the row it is compared with,
+ * the case and the least ratio (sesame's req/s over the peer's). run.mjs runs one interleaved duel per
+ * target (peer as A, sesame as B) after the rounds; `group` says where in the table a target goes.
+ */
+export const RATIO_TARGETS = [
+  { group: 'frameworks', label: `Express: ≥ ${TARGETS.expressSessionRatio}× express-session's req/s, existing session`, rowId: 'express-sesame', peerId: 'express-session', target: TARGETS.expressSessionRatio, caseId: 'cookie' },
+  { group: 'frameworks', label: `Koa: ≥ ${TARGETS.koaSessionRatio}× koa-session's req/s (cookie mode), existing session`, rowId: 'koa-sesame', peerId: 'koa-session-cookie', target: TARGETS.koaSessionRatio, caseId: 'cookie' },
+  { group: 'frameworks', label: `Koa: ≥ ${TARGETS.koaSessionRatio}× koa-session's req/s (external store), existing session`, rowId: 'koa-sesame', peerId: 'koa-session-store', target: TARGETS.koaSessionRatio, caseId: 'cookie' },
+  { group: 'frameworks', label: `node:http: ≥ ${TARGETS.ironSessionRatio}× iron-session's req/s, existing session`, rowId: 'node-sesame', peerId: 'iron-session', target: TARGETS.ironSessionRatio, caseId: 'cookie' },
+  { group: 'frameworks', label: `New session, Express: ≥ ${TARGETS.newExpressSessionRatio}× express-session's req/s (issue 23)`, rowId: 'express-sesame', peerId: 'express-session', target: TARGETS.newExpressSessionRatio, caseId: 'new' },
+  { group: 'frameworks', label: `New session, Koa: ≥ ${TARGETS.newKoaSessionCookieRatio}× koa-session's req/s, cookie mode (issue 23)`, rowId: 'koa-sesame', peerId: 'koa-session-cookie', target: TARGETS.newKoaSessionCookieRatio, caseId: 'new' },
+  { group: 'frameworks', label: `New session, withSession: ≥ ${TARGETS.newIronSessionRatio}× iron-session's req/s (issue 23)`, rowId: 'node-sesame', peerId: 'iron-session', target: TARGETS.newIronSessionRatio, caseId: 'new' },
+  { group: 'redis', label: `Redis: ≥ ${TARGETS.redisRatio}× express-session + connect-redis's req/s (issue 5), existing session`, rowId: 'express-sesame-redis', peerId: 'express-session-redis', target: TARGETS.redisRatio, caseId: 'cookie' },
+  { group: 'redis', label: `Redis: ≥ ${TARGETS.redisRatio}× express-session + connect-redis's req/s (issue 5), new session`, rowId: 'express-sesame-redis', peerId: 'express-session-redis', target: TARGETS.redisRatio, caseId: 'new' },
+  { group: 'audit', label: `Audit file sink on: at most ${TARGETS.auditMaxLoss * 100}% fewer req/s than off (issue 4), existing session`, rowId: 'express-sesame-audit', peerId: 'express-sesame', target: 1 - TARGETS.auditMaxLoss, caseId: 'cookie' },
+  { group: 'audit', label: `Audit file sink on: at most ${TARGETS.auditMaxLoss * 100}% fewer req/s than off (issue 4), new session`, rowId: 'express-sesame-audit', peerId: 'express-sesame', target: 1 - TARGETS.auditMaxLoss, caseId: 'new' },
+]
+
+/** Where a target's duel is kept in a run's results (results.duels). */
+export function duelKey({ rowId, peerId, caseId }) {
+  return `${peerId} vs ${rowId}, ${caseId}`
+}
+
 // ------------------------------------------------------------------ machine + versions
 
 function packageVersion(name) {
@@ -227,7 +251,7 @@ function targetRows(results, summary) {
       })()
       : [`${frame}: existing session adds ≤ ${TARGETS.maxExcessUs} µs CPU/req over bare`, c ? notOk(c) : 'not run', 'n/a'])
   }
-  const ratioTarget = (label, rowId, peerId, target, caseId = 'cookie') => {
+  const ratioTarget = ({ label, rowId, peerId, target, caseId }) => {
     const a = cell(rowId, caseId)
     const b = cell(peerId, caseId)
     if (!ok(a, b)) return [label, a?.status !== 'ok' ? notOk(a ?? { status: 'n/a', reason: 'not run' }) : notOk(b ?? { status: 'n/a', reason: 'not run' }), 'n/a']
@@ -237,9 +261,21 @@ function targetRows(results, summary) {
     const cpuRatio = b.cpuUs / a.cpuUs
     const medians = `medians of the rows: ${fmt.ratio(cpuRatio)} on CPU/req, ${fmt.ratio(rpsRatio)} on req/s`
     // Paired by round: the two rows ran seconds apart in each round (run.mjs), so the machine's speed
-    // at the time divides out of each round's ratio; the median of those ratios is the verdict when
-    // there are at least three rounds. The medians of the rows are given next to it.
+    // at the time divides out of each round's ratio, as far as it held still for those seconds.
     const paired = pairedRatios(results, rowId, peerId, caseId)
+    const pairedText = paired.cpu.length >= 3
+      ? `paired by round: ${fmt.ratio(median(paired.cpu))} on CPU/req (${paired.cpu.length} rounds, ${fmt.ratio(Math.min(...paired.cpu))}-${fmt.ratio(Math.max(...paired.cpu))}), ${fmt.ratio(median(paired.rps))} on req/s`
+      : undefined
+    // Interleaved (run.mjs's duels, duel-core.mjs): both servers up at once, 1 s windows alternating
+    // between them, so the speed of the machine divides out of every pair. The verdict when there is one.
+    const duel = results.duels?.[duelKey({ rowId, peerId, caseId })]
+    if (duel && !duel.error) {
+      const { cpuRatio: cpu, rpsRatio: rps } = duel.summary
+      const agree = rps.median >= target === cpu.median >= target
+      const relativeNoise = (cpu.q3 - cpu.q1) / 2 / cpu.median
+      return [label, `${fmt.ratio(cpu.median)} on CPU/req, interleaved (${duel.pairs} pairs of ${duel.seconds} s windows, middle half ${fmt.ratio(cpu.q1)}-${fmt.ratio(cpu.q3)}); ${fmt.ratio(rps.median)} on req/s${agree ? '' : ' (req/s disagrees)'}; ${pairedText ? `${pairedText}; ` : ''}${medians}`, verdict(cpu.median >= target, Math.abs(cpu.median - target) <= cpu.median * relativeNoise)]
+    }
+    const duelFailed = duel?.error ? ` (the interleaved duel failed: ${duel.error})` : ''
     if (paired.cpu.length >= 3) {
       const cpuPaired = median(paired.cpu)
       const rpsPaired = median(paired.rps)
@@ -247,19 +283,13 @@ function targetRows(results, summary) {
       const low = Math.min(...paired.cpu)
       const high = Math.max(...paired.cpu)
       const relativeNoise = (high - low) / 2 / cpuPaired
-      return [label, `${fmt.ratio(cpuPaired)} on CPU/req, paired by round (${paired.cpu.length} rounds, ${fmt.ratio(low)}-${fmt.ratio(high)}); ${fmt.ratio(rpsPaired)} on req/s${agree ? '' : ' (req/s disagrees)'}; ${medians}`, verdict(cpuPaired >= target, Math.abs(cpuPaired - target) <= cpuPaired * relativeNoise)]
+      return [label, `${fmt.ratio(cpuPaired)} on CPU/req, paired by round (${paired.cpu.length} rounds, ${fmt.ratio(low)}-${fmt.ratio(high)}); ${fmt.ratio(rpsPaired)} on req/s${agree ? '' : ' (req/s disagrees)'}; ${medians}${duelFailed}`, verdict(cpuPaired >= target, Math.abs(cpuPaired - target) <= cpuPaired * relativeNoise)]
     }
     const agree = rpsRatio >= target === cpuRatio >= target
     const relativeNoise = halfSpreadUs(a) / a.cpuUs + halfSpreadUs(b) / b.cpuUs
-    return [label, `${fmt.ratio(cpuRatio)} on CPU/req (±${Math.round(relativeNoise * 100)}%); ${fmt.ratio(rpsRatio)} on req/s${agree ? '' : ' (req/s disagrees)'}`, verdict(cpuRatio >= target, Math.abs(cpuRatio - target) <= cpuRatio * relativeNoise)]
+    return [label, `${fmt.ratio(cpuRatio)} on CPU/req (±${Math.round(relativeNoise * 100)}%); ${fmt.ratio(rpsRatio)} on req/s${agree ? '' : ' (req/s disagrees)'}${duelFailed}`, verdict(cpuRatio >= target, Math.abs(cpuRatio - target) <= cpuRatio * relativeNoise)]
   }
-  out.push(ratioTarget(`Express: ≥ ${TARGETS.expressSessionRatio}× express-session's req/s, existing session`, 'express-sesame', 'express-session', TARGETS.expressSessionRatio))
-  out.push(ratioTarget(`Koa: ≥ ${TARGETS.koaSessionRatio}× koa-session's req/s (cookie mode), existing session`, 'koa-sesame', 'koa-session-cookie', TARGETS.koaSessionRatio))
-  out.push(ratioTarget(`Koa: ≥ ${TARGETS.koaSessionRatio}× koa-session's req/s (external store), existing session`, 'koa-sesame', 'koa-session-store', TARGETS.koaSessionRatio))
-  out.push(ratioTarget(`node:http: ≥ ${TARGETS.ironSessionRatio}× iron-session's req/s, existing session`, 'node-sesame', 'iron-session', TARGETS.ironSessionRatio))
-  out.push(ratioTarget(`New session, Express: ≥ ${TARGETS.newExpressSessionRatio}× express-session's req/s (issue 23)`, 'express-sesame', 'express-session', TARGETS.newExpressSessionRatio, 'new'))
-  out.push(ratioTarget(`New session, Koa: ≥ ${TARGETS.newKoaSessionCookieRatio}× koa-session's req/s, cookie mode (issue 23)`, 'koa-sesame', 'koa-session-cookie', TARGETS.newKoaSessionCookieRatio, 'new'))
-  out.push(ratioTarget(`New session, withSession: ≥ ${TARGETS.newIronSessionRatio}× iron-session's req/s (issue 23)`, 'node-sesame', 'iron-session', TARGETS.newIronSessionRatio, 'new'))
+  for (const spec of RATIO_TARGETS.filter((spec) => spec.group === 'frameworks')) out.push(ratioTarget(spec))
   for (const [rowId, frame] of [['express-sesame', 'Express'], ['koa-sesame', 'Koa'], ['node-sesame', 'withSession (vs the bridge alone)']]) {
     const c = cell(rowId, 'new')
     const label = `${frame}: a new session adds ≤ ${TARGETS.maxNewExcessUs} µs CPU/req over bare (issue 23)`
@@ -276,12 +306,7 @@ function targetRows(results, summary) {
     else out.push([label, `${Math.round(store.bytesPerSession)} B of heap (+${Math.round(store.offHeapBytesPerSession)} B outside it) per session`, verdict(store.bytesPerSession <= TARGETS.maxBytesPerSession)])
   }
 
-  for (const [caseId, caseLabel] of [['cookie', 'existing session'], ['new', 'new session']]) {
-    out.push(ratioTarget(`Redis: ≥ ${TARGETS.redisRatio}× express-session + connect-redis's req/s (issue 5), ${caseLabel}`, 'express-sesame-redis', 'express-session-redis', TARGETS.redisRatio, caseId))
-  }
-  for (const [caseId, caseLabel] of [['cookie', 'existing session'], ['new', 'new session']]) {
-    out.push(ratioTarget(`Audit file sink on: at most ${TARGETS.auditMaxLoss * 100}% fewer req/s than off (issue 4), ${caseLabel}`, 'express-sesame-audit', 'express-sesame', 1 - TARGETS.auditMaxLoss, caseId))
-  }
+  for (const spec of RATIO_TARGETS.filter((spec) => spec.group === 'redis' || spec.group === 'audit')) out.push(ratioTarget(spec))
   const sink = results.auditSink
   const sinkLabel = `Audit fileSink sustains ≥ ${TARGETS.auditEventsPerSec.toLocaleString('en')} events/s (issue 4)`
   if (!sink || sink.error) out.push([sinkLabel, sink?.error ?? 'not run', 'n/a'])
@@ -298,7 +323,7 @@ function targetRows(results, summary) {
     const grows = peerScale.growthAfterFullBytes > 0.5 * peerScale.heapAtFullBytes
     out.push([scaleLabel, `sesame holds ${sesameScale.held.toLocaleString('en')}, heap ${fmt.mib(sesameScale.heapAtFullBytes)} when full → ${fmt.mib(sesameScale.heapAtEndBytes)} at the end; express-session holds ${peerScale.held.toLocaleString('en')}, ${fmt.mib(peerScale.heapAtFullBytes)} → ${fmt.mib(peerScale.heapAtEndBytes)}`, verdict(flat && grows)])
   }
-  return ['Ratios are judged on server CPU per request (what req/s would show with the server saturated); the req/s ratio is given next to it. With three rounds or more, a ratio is the median of the per-round ratios (each round measures the two rows back to back, so the machine\'s speed at that moment divides out); the ratio of the rows\' medians follows it.', '', '| target (issue 6, and 4 and 5 where named) | measured | verdict |', '| --- | --- | --- |', ...out.map((cells) => `| ${cells.join(' | ')} |`)].join('\n')
+  return ['Ratios are judged on server CPU per request (what req/s would show with the server saturated); the req/s ratio is given next to it. Where the run has an interleaved duel for a target (the full run does, after its rounds), that is the verdict: both servers up at once, 1 s windows alternating between them, the median of the per-pair ratios, so the machine\'s speed at each moment divides out. Otherwise, with three rounds or more, the median of the per-round ratios (each round measures the two rows seconds apart); the ratio of the rows\' medians follows it.', '', '| target (issue 6, and 4 and 5 where named) | measured | verdict |', '| --- | --- | --- |', ...out.map((cells) => `| ${cells.join(' | ')} |`)].join('\n')
 }
 
 // ------------------------------------------------------------------ charts
@@ -484,7 +509,7 @@ pnpm bench --quick    # 1 short round, writes test/bench/results/benchmarks-quic
 - **server CPU µs/req**: the server's own \`process.cpuUsage()\` (user + system, all its threads, GC included) over the measured window, divided by the requests it served. It does not depend on how fast the load generator is, so it is the figure to compare; **excess over bare** subtracts the bare row of the same framework. **server core busy** near 100% means the server was the bottleneck; well below means the load generator or Redis was, and req/s then understates the server.
 - **other load**: how much of a core something outside this bench used during the window (from \`/proc/stat\`, minus the server and the load generator). This machine may be shared; rows measured while it was high are the least trustworthy.
 - Before each measurement the harness waits for the machine to be quiet (other work under a quarter core), within a budget of ${s.quietWaitSeconds} s per run; it waited ${Math.round(results.quietWaitedSeconds ?? 0)} s in this run.
-- **req/s noise**, **CPU noise**: half the spread (max − min) over the rounds, as a share of the median (at a fixed rate req/s is set by the load generator, so read CPU noise there).${s.rounds < 2 ? ' One round: no noise figure.' : ''}
+${results.duels ? `- **Interleaved duels** (the verdicts of the ratio targets): after the rounds, for each ratio target both rows' servers run at once on core 0 (only the one under load is busy) and one load generator on core 1 alternates ${s.duelSeconds} s windows between them, A B, B A, ..., ${s.duelPairs} pairs after ${s.duelWarmupSeconds} s of warm-up each; each pair's ratio has the machine's speed of that moment divided out, and the verdict is the median pair. (This VM's speed moves by tens of percent within seconds: in one round of the same run, express-session measured 176 µs per request and, two rounds later, 319 µs.)\n` : ''}- **req/s noise**, **CPU noise**: half the spread (max − min) over the rounds, as a share of the median (at a fixed rate req/s is set by the load generator, so read CPU noise there).${s.rounds < 2 ? ' One round: no noise figure.' : ''}
 - Rows marked *n/a* need a sesame package that is not built yet; *failed* rows did not pass the check run before measuring (the route must count 1, then 2 with the cookie).
 
 Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}${m.redis ? `; Redis ${m.redis} on the same machine (not pinned)` : ''}. Commit ${m.commit ?? '?'}${m.dirty ? ' (with uncommitted changes)' : ''}.

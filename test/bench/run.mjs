@@ -7,7 +7,9 @@
 // autocannon in a process pinned to core 1, read the server's CPU time, stop the server.
 // Rounds are interleaved (round 1 of every row, then round 2 ...) so drift on the machine spreads
 // over all rows instead of landing on one; within a round, case by case, so the rows a target
-// compares run back to back, in an order reversed every other round.
+// compares run back to back, in an order reversed every other round. After the rounds, one interleaved
+// duel per ratio target (duel-core.mjs: both servers up, short windows alternating between them), which
+// the report takes as the target's verdict.
 
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -17,7 +19,8 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { forkPinned, nextMessage, pinning, sanityCheck, stopChild } from './procs.mjs'
 import { ROWS } from './rows.mjs'
-import { collectMachineInfo, writeReport } from './report.mjs'
+import { runDuel } from './duel-core.mjs'
+import { collectMachineInfo, duelKey, RATIO_TARGETS, writeReport } from './report.mjs'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
@@ -42,6 +45,9 @@ const { values: args } = parseArgs({
     'no-memory': { type: 'boolean', default: false },
     'memory-counts': { type: 'string' },
     'quiet-wait': { type: 'string' },
+    'duel-pairs': { type: 'string' },
+    'duel-seconds': { type: 'string' },
+    'duel-warmup': { type: 'string' },
     out: { type: 'string' },
     'report-only': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -50,7 +56,7 @@ const { values: args } = parseArgs({
 
 if (args.help) {
   console.log(`usage: pnpm bench [--quick] [--rounds N] [--seconds S] [--warmup S] [--warmup-new S] [--rows id,id] [--cases cookie,new,fixed] [--rate N] [--fixed-rate N]
-                  [--no-scale] [--scale-creations N] [--scale-max N] [--no-memory] [--memory-counts N,N] [--quiet-wait S] [--out file.md] [--report-only]
+                  [--no-scale] [--scale-creations N] [--scale-max N] [--no-memory] [--memory-counts N,N] [--quiet-wait S] [--duel-pairs N] [--duel-seconds S] [--duel-warmup S] [--out file.md] [--report-only]
 rows: ${ROWS.map((row) => row.id).join(', ')}`)
   process.exit(0)
 }
@@ -91,6 +97,11 @@ const settings = {
   // Seconds the whole run may spend waiting for other work on the machine to calm down before a
   // measurement (0 disables). Bounded so that a busy machine still gets a run in the time budget.
   quietWaitSeconds: Number(args['quiet-wait'] ?? (quick ? 3 : 15)),
+  // The interleaved duel of each ratio target after the rounds (duel-core.mjs): its pairs of windows,
+  // each window's length and each server's warm-up. 0 pairs: no duels (the quick run's default).
+  duelPairs: Number(args['duel-pairs'] ?? (quick ? 0 : 10)),
+  duelSeconds: Number(args['duel-seconds'] ?? 1),
+  duelWarmupSeconds: Number(args['duel-warmup'] ?? 4),
 }
 const FIXED_RATE = Number(args['fixed-rate'] ?? 2000)
 const CASES = [
@@ -285,6 +296,37 @@ for (let round = 1; round <= settings.rounds; round++) {
   }
 }
 
+// The interleaved duel of every ratio target whose two rows were measured: the verdicts (report.mjs).
+let duels
+const duelTargets = settings.duelPairs > 0
+  ? RATIO_TARGETS.filter(({ rowId, peerId, caseId }) => selectedCases.includes(caseId) && [rowId, peerId].every((id) => measurements[id]?.[caseId]?.some((outcome) => outcome.status === 'ok')))
+  : []
+if (duelTargets.length) {
+  duels = {}
+  console.log(`interleaved duels: ${duelTargets.length} ratio targets, ${settings.duelPairs} pairs of ${settings.duelSeconds} s windows after ${settings.duelWarmupSeconds} s warm-up per server`)
+  for (const spec of duelTargets) {
+    const key = duelKey(spec)
+    await waitForQuiet()
+    try {
+      const { summary, measured } = await runDuel({
+        rowA: ROWS.find((row) => row.id === spec.peerId),
+        rowB: ROWS.find((row) => row.id === spec.rowId),
+        caseId: spec.caseId,
+        pairs: settings.duelPairs,
+        seconds: settings.duelSeconds,
+        warmup: settings.duelWarmupSeconds,
+        connections: settings.connections,
+      })
+      duels[key] = { pairs: settings.duelPairs, seconds: settings.duelSeconds, summary, measured }
+      const { cpuRatio, rpsRatio } = summary
+      console.log(`[duel] ${key.padEnd(56)} ${spec.rowId} ÷ ${spec.peerId}: ${cpuRatio.median.toFixed(2)}× on CPU/req (middle half ${cpuRatio.q1.toFixed(2)}-${cpuRatio.q3.toFixed(2)}), ${rpsRatio.median.toFixed(2)}× on req/s`)
+    } catch (error) {
+      duels[key] = { error: error.message.slice(0, 300) }
+      console.log(`[duel] ${key}: failed: ${duels[key].error}`)
+    }
+  }
+}
+
 let scale
 if (args.scale && !args['no-scale']) {
   console.log(`scale case: ${settings.scaleCreations.toLocaleString('en')} creations, memoryStore({ max: ${settings.scaleMax.toLocaleString('en')} }) vs express-session MemoryStore`)
@@ -335,6 +377,7 @@ const results = {
   cases: CASES.filter((c) => selectedCases.includes(c.id)),
   rows: rows.map(({ id, group, label, kind, bare, peers, redis }) => ({ id, group, label, kind, bare, peers, redis })),
   measurements,
+  duels,
   scale,
   memory,
   machine: collectMachineInfo(),
