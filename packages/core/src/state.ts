@@ -191,3 +191,18 @@ export function clearData(state: RequestState): void {
   const session = unwrap(state.session)
   for (const key of Object.keys(session)) delete (session as Record<string, unknown>)[key]
 }
+
+/**
+ * The session's data becomes exactly `data`'s own enumerable properties, same id and user
+ * (koa-session's `ctx.session = { ... }`). What `data` holds is read before anything is cleared, so a
+ * spread of the session itself (`{ ...ctx.session, flash: undefined }`) works; each key is set through
+ * the session, so reserved names are refused as on any write. Shared by every adapter that offers it.
+ */
+export function replaceData(state: RequestState, data: object): void {
+  const session = state.session as unknown as Record<string, unknown>
+  if (data === session) return
+  const next = { ...data }
+  // Through the session, not its target: a read-only session throws SessionReadOnly before anything changes.
+  for (const key of Object.keys(session)) delete session[key]
+  Object.assign(session, next)
+}

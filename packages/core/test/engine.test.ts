@@ -1,6 +1,6 @@
 // The engine driven directly, as an adapter does: load(request) -> session -> commit().
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { createEngine, memoryStore, SessionReadOnly, type AuditEvent, type Engine, type MemoryStore } from '@sesame/core'
+import { createEngine, memoryStore, replaceData, SessionReadOnly, type AuditEvent, type Engine, type MemoryStore } from '@sesame/core'
 import { FaultyStore } from '../../../test/support/faulty-store.js'
 
 const secret = 'engine-test-secret-0123456789-abcdefgh'
@@ -152,6 +152,21 @@ describe('engine', () => {
     expect(() => delete state.session.n).toThrow(/read-only/)
     await expect(state.session.save()).rejects.toThrow(SessionReadOnly)
     expect(await engine.commit(state)).toBeUndefined()
+  })
+
+  it('replaceData makes the data exactly the given object\'s, a spread of the session included; a read-only session is left intact', async () => {
+    make()
+    const cookie = await newSession()
+    const state = await engine.load(request(cookie))
+    state.session.flash = 'saved'
+    replaceData(state, { ...state.session, flash: undefined, user: 'ada' })
+    expect({ ...state.session }).toEqual({ n: 1, flash: undefined, user: 'ada' })
+    replaceData(state, { user: 'bob' })
+    expect({ ...state.session }).toEqual({ user: 'bob' })
+    expect(() => replaceData(state, { id: 'mine' })).toThrow()
+    const readOnly = await engine.load(request(cookie, { readOnly: true }))
+    expect(() => replaceData(readOnly, { other: 1 })).toThrow(SessionReadOnly)
+    expect({ ...readOnly.session }).toEqual({ n: 1 })
   })
 
   it('a read-only request counts as activity (a throttled touch) but never writes data or a cookie', async () => {

@@ -4,7 +4,7 @@
 // store error travels up the middleware chain like any other error; holds ctx.res for the paths
 // that bypass Koa's own response (ctx.respond = false, direct ctx.res writes, handled errors).
 
-import { createEngine, translateOptions, type CookieOptions, type Engine, type KoaCompat, type RequestInfo, type RequestState, type Session, type SessionOptions } from '@sesame/core'
+import { createEngine, replaceData, translateOptions, type CookieOptions, type Engine, type KoaCompat, type RequestInfo, type RequestState, type Session, type SessionOptions } from '@sesame/core'
 import { appendSetCookie, holdResponse, warnTrustProxyIgnored } from '@sesame/core/node-http'
 import type { Context, Middleware, Next } from 'koa'
 
@@ -114,10 +114,7 @@ function defineSessionAccessor(proto: object): void {
         throw new TypeError('ctx.session can only be assigned null (to destroy the session) or an object (to replace its data).')
       }
       // koa-session's `ctx.session = { ... }`: the data becomes exactly that object's (same id).
-      const target = held.state.session
-      if (value === target) return
-      for (const key of Object.keys(target)) delete (target as Record<string, unknown>)[key]
-      Object.assign(target, value)
+      replaceData(held.state, value)
     },
   })
 }
