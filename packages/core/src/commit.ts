@@ -81,7 +81,8 @@ export async function persist(context: EngineContext, state: RequestState, expli
     // saveUninitialized never stores the empty session that follows a destroy in the same request.
     if (hasNoData(texts) && !explicit && (!options.saveUninitialized || state.destroyed) && state.userId === undefined) return
     await create(context, state, texts, now)
-    audit.emit('session.created', state.key!, state.client)
+    // Asked only when someone listens: reading state.client works out the client address.
+    if (audit.enabled) audit.emit('session.created', state.key!, state.client)
     return
   }
   const { set, unset } = diffData(state.snapshot, texts)
@@ -121,8 +122,12 @@ export function recordOf(context: EngineContext, state: RequestState, texts: Dat
     lastActiveAt: now,
     expiresAt: nextExpiry(now, idleTimeoutOf(state, context.options), state.absoluteExpiresAt),
     absoluteExpiresAt: state.absoluteExpiresAt,
-    ip: clipCopy(state.client.ip, MAX_RECORD_FIELD),
-    userAgent: clipCopy(state.client.userAgent, MAX_RECORD_FIELD),
+    // The address and browser are kept for sessions bound to a user only: listUserSessions, which
+    // lists bound sessions, is their one reader (a login stores a new record with them). So an
+    // anonymous session never asks the framework for the client address (Express's req.ip runs
+    // proxy-addr) and its record is two strings smaller; the audit's session.created has both.
+    ip: state.userId === undefined ? undefined : clipCopy(state.client.ip, MAX_RECORD_FIELD),
+    userAgent: state.userId === undefined ? undefined : clipCopy(state.client.userAgent, MAX_RECORD_FIELD),
   }
 }
 

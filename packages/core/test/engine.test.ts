@@ -64,6 +64,22 @@ describe('engine', () => {
     expect(touching.lastActiveAt).toBe(Date.now())
   })
 
+  it('an anonymous session is stored without the client address or user agent, and creating it never asks for the address; login stores both', async () => {
+    store = memoryStore()
+    engine = createEngine({ secret, store }) // no audit listener: nothing else wants the address
+    let addressReads = 0
+    const counted = (cookie?: string) => ({ ...request(cookie), get remoteAddress() { addressReads++; return '198.51.100.7' } })
+    const state = await engine.load(counted())
+    state.session.n = 1
+    const cookie = valueOf(await engine.commit(state))!
+    expect(addressReads).toBe(0)
+    expect(await store.get(state.key!)).toMatchObject({ ip: undefined, userAgent: undefined })
+    const back = await engine.load(counted(cookie))
+    await back.session.login('ada')
+    await engine.commit(back)
+    expect(await store.get(back.key!)).toMatchObject({ ip: '198.51.100.7', userAgent: 'test-agent', userId: 'ada' })
+  })
+
   it('login binds the user: list, revoke one, revoke all but the current', async () => {
     make()
     const a = await newSession('ada')
