@@ -17,7 +17,7 @@ import { emitExpired, type EngineContext } from './engine-context.js'
 import { SessionRejectLimit } from './errors.js'
 import type { RejectReason as UnsealRejectReason } from './seal.js'
 import { fillSession } from './session-data.js'
-import { adoptRecord, freshState, type RequestState } from './state.js'
+import { adoptRecord, freshState, type RequestFacts, type RequestState } from './state.js'
 import { storeCall } from './store-call.js'
 import { storeKey } from './store-key.js'
 import { expiryReason } from './timeouts.js'
@@ -82,14 +82,42 @@ export async function load(context: EngineContext, info: RequestInfo): Promise<R
 
 /** A fresh session for this request, before (or without) looking at its cookie. */
 export function freshFor(context: EngineContext, info: RequestInfo, hadCookie: boolean): RequestState {
-  const { options } = context
-  return freshState(context.host, options, {
-    secure: () => isSecure(info, options.trustProxy),
-    client: () => boundedClient(clientInfo(info, options.trustProxy)),
-    hadCookie,
-    readOnly: info.readOnly === true,
-    flavour: info.flavour,
-  })
+  return freshState(context.host, context.options, new InfoFacts(info, context.options.trustProxy, hadCookie))
+}
+
+/**
+ * The request's facts as the state asks for them, from the adapter's RequestInfo.
+ *
+ * A class, not an object literal with two arrow functions: such a literal lives as long as the
+ * request, and on Express a request often outlives a scavenge, so V8's allocation-site pretenuring
+ * decides that the literal's objects are long-lived and allocates them in the old generation. Everything
+ * young they point to (the two closures and what those capture) then survives every scavenge until the
+ * next full collection. Measured on the bench's Express row (existing session, `--trace-gc-nvp`): 16.5
+ * KB promoted per request with the literal, 12.4 KB with this class (express-session: 12.6-12.9 KB),
+ * and a third less time in the scavenger. Instances of a class have no allocation site.
+ */
+class InfoFacts implements RequestFacts {
+  readonly hadCookie: boolean
+  readonly readOnly: boolean
+  readonly flavour: RequestInfo['flavour']
+  readonly #info: RequestInfo
+  readonly #trustProxy: EngineContext['options']['trustProxy']
+
+  constructor(info: RequestInfo, trustProxy: EngineContext['options']['trustProxy'], hadCookie: boolean) {
+    this.#info = info
+    this.#trustProxy = trustProxy
+    this.hadCookie = hadCookie
+    this.readOnly = info.readOnly === true
+    this.flavour = info.flavour
+  }
+
+  secure(): boolean {
+    return isSecure(this.#info, this.#trustProxy)
+  }
+
+  client(): ClientInfo {
+    return boundedClient(clientInfo(this.#info, this.#trustProxy))
+  }
 }
 
 /** `subject` is the store key of a verified session, else the rejected cookie value (hashed into sessionRef). */
