@@ -131,6 +131,39 @@ describe('req.sessionID, req.session = null, regenerate(cb)', () => {
     expect((await request(server).get('/who').set('Cookie', cookie)).body).toEqual({ user: null })
   })
 
+  it('req.session = { ... } replaces the data of the same session (as ctx.session = { ... } on Koa); anything else is a 500 that changes nothing', async () => {
+    const store = memoryStore()
+    const { server } = await serve((app) => {
+      app.get('/seed', (req: any, res) => {
+        req.session.user = 'ann'
+        req.session.cart = ['apple']
+        res.json({ id: req.sessionID })
+      })
+      app.get('/replace', (req: any, res) => {
+        req.session = { user: 'bob' }
+        req.session.theme = 'dark' // written after the assignment, before the response: kept too
+        res.json({ ok: true })
+      })
+      app.get('/string', (req: any, res) => {
+        req.session = 'bob'
+        res.json({ ok: true })
+      })
+      app.get('/who', (req: any, res) => res.json({ id: req.sessionID, user: req.session.user ?? null, cart: req.session.cart ?? null, theme: req.session.theme ?? null }))
+    }, {}, store)
+    const seeded = await request(server).get('/seed')
+    const cookie = pair(sessionCookie(seeded)!)
+    const replaced = await request(server).get('/replace').set('Cookie', cookie)
+    expect(replaced.status).toBe(200)
+    expect(sessionCookie(replaced)).toBeUndefined() // same session, same cookie
+    expect((await request(server).get('/who').set('Cookie', cookie)).body).toEqual({ id: seeded.body.id, user: 'bob', cart: null, theme: 'dark' })
+    expect(store.size).toBe(1)
+
+    const refused = await request(server).get('/string').set('Cookie', cookie)
+    expect(refused.status).toBe(500)
+    expect(refused.body.message).toMatch(/req\.session can only be set to null .* or an object/)
+    expect((await request(server).get('/who').set('Cookie', cookie)).body).toEqual({ id: seeded.body.id, user: 'bob', cart: null, theme: 'dark' })
+  })
+
   it("regenerate(cb) is express-session's (a new, empty session); await regenerate() is sesame's (same data)", async () => {
     const { server } = await serve((app) => {
       app.get('/seed', (req: any, res) => {

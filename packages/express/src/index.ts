@@ -3,7 +3,7 @@
 // `trust proxy` setting); holds this request's response until the engine has committed; hands store
 // errors to next(err) while headers are still unsent.
 
-import { createEngine, translateOptions, type CookieOptions, type Engine, type RequestInfo, type RequestState, type Session, type SessionOptions } from '@sesame/core'
+import { createEngine, replaceData, translateOptions, type CookieOptions, type Engine, type RequestInfo, type RequestState, type Session, type SessionOptions } from '@sesame/core'
 import { holdResponse, warnTrustProxyIgnored } from '@sesame/core/node-http'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 
@@ -104,9 +104,21 @@ export function session(options: ExpressSessionOptions): SessionMiddleware {
 
   const load = (req: Request, path: string): Promise<RequestState> => engine.load(new ExpressRequestInfo(req, path))
 
-  /** express-session's `unset: 'destroy'`: `req.session = null` (or `delete req.session`) destroys it first. */
+  /**
+   * express-session's `unset: 'destroy'`: `req.session = null` (or `delete req.session`) destroys it first.
+   * `req.session = { ... }`: that object's data replaces the session's (same id), as koa-session's
+   * `ctx.session = { ... }` does; the session object is put back on `req.session`.
+   */
   const commit = (req: Request, state: RequestState): Promise<string | undefined> => {
-    if ((req.session as Session | null | undefined) == null) return state.session.destroy().then(() => engine.commit(state))
+    const current = req.session as unknown
+    if (current == null) return state.session.destroy().then(() => engine.commit(state))
+    if (current !== state.session) {
+      if (typeof current !== 'object' || Array.isArray(current)) {
+        throw new TypeError('req.session can only be set to null (to destroy the session) or an object (to replace its data).')
+      }
+      replaceData(state, current)
+      req.session = state.session
+    }
     return engine.commit(state)
   }
 
