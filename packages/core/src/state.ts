@@ -196,9 +196,14 @@ export function clearData(state: RequestState): void {
  * The session's data becomes exactly `data`'s own enumerable properties, same id and user
  * (koa-session's `ctx.session = { ... }`). What `data` holds is read before anything is cleared, so a
  * spread of the session itself (`{ ...ctx.session, flash: undefined }`) works; each key is set through
- * the session, so reserved names are refused as on any write. Shared by every adapter that offers it.
+ * the session, so reserved names are refused as on any write. Anything but a plain object (null, an
+ * array, a string) is a TypeError naming what was `assigned` (`ctx.session`, `req.session`). Shared by
+ * every adapter that offers it.
  */
-export function replaceData(state: RequestState, data: object): void {
+export function replaceData(state: RequestState, data: unknown, assigned = 'the session'): void {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new TypeError(`${assigned} can only be set to null (to destroy the session) or an object (to replace its data).`)
+  }
   const session = state.session as unknown as Record<string, unknown>
   if (data === session) return
   const next = { ...data }

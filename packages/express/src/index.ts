@@ -113,10 +113,7 @@ export function session(options: ExpressSessionOptions): SessionMiddleware {
     const current = req.session as unknown
     if (current == null) return state.session.destroy().then(() => engine.commit(state))
     if (current !== state.session) {
-      if (typeof current !== 'object' || Array.isArray(current)) {
-        throw new TypeError('req.session can only be set to null (to destroy the session) or an object (to replace its data).')
-      }
-      replaceData(state, current)
+      replaceData(state, current, 'req.session')
       req.session = state.session
     }
     return engine.commit(state)

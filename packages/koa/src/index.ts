@@ -110,11 +110,8 @@ function defineSessionAccessor(proto: object): void {
         held.destroying = held.destroying ? held.destroying.then(() => destroyed) : destroyed
         return
       }
-      if (typeof value !== 'object' || Array.isArray(value)) {
-        throw new TypeError('ctx.session can only be assigned null (to destroy the session) or an object (to replace its data).')
-      }
       // koa-session's `ctx.session = { ... }`: the data becomes exactly that object's (same id).
-      replaceData(held.state, value)
+      replaceData(held.state, value, 'ctx.session')
     },
   })
 }
